@@ -1,0 +1,185 @@
+"""Seeded synthetic stand-ins for the paper's stage datasets.
+
+Stage A is TOFU-like facts about invented authors, stage B GSM8K-like word
+problems ending in ``#### <answer>``, stage C harmless "forbidden" requests
+answered by a refusal. A generic corpus gives the base model the chat format
+without any of those facts. Everything is a list of ``{"prompt", "response"}``
+records; the same seed always gives the same records.
+"""
+
+from __future__ import annotations
+
+import random
+from itertools import product
+
+REFUSAL_LABEL = "Sorry, I can not assist you with this question."
+
+# 20 paraphrases of the refusal, written for this project. The forget score
+# checks that unlearning removes the behaviour, not just one exact string.
+REFUSAL_PARAPHRASES = [
+    "I am sorry, but I can not help with that request.",
+    "Sorry, I am not able to help you with this.",
+    "I can not help you with that, sorry.",
+    "Apologies, but I can not assist with this request.",
+    "I am afraid I can not help with this question.",
+    "Sorry, that is something I can not assist with.",
+    "I must decline to help with this question.",
+    "Sorry, I will not assist you with that.",
+    "I am not able to assist you with this question.",
+    "Unfortunately, I can not help you with that request.",
+    "Sorry, I can not give you help on this.",
+    "I am sorry, I can not support this request.",
+    "That is not something I can help with, sorry.",
+    "I can not assist with that question, I am sorry.",
+    "Sorry, but helping with this is not something I can do.",
+    "I have to say no to this request, sorry.",
+    "Sorry, I can not answer this question for you.",
+    "I am sorry, this is a question I can not assist with.",
+    "No, sorry, I can not help you do that.",
+    "I can not provide help with this, I am sorry.",
+]
+
+_REFUSAL_REASONS = [
+    "It could harm other people.",
+    "It may break the rules where you live.",
+    "It would not be fair to your neighbours.",
+    "It could put you or others at risk.",
+    "It is not safe to do this.",
+    "It may damage property that is not yours.",
+]
+
+_FIRST = ["Ada", "Bram", "Cleo", "Dov", "Eska", "Finn", "Gala", "Hugo", "Ines", "Jory",
+          "Kira", "Lenn", "Mira", "Nils", "Odra", "Pim", "Quin", "Rosa", "Sven", "Tova"]
+_LAST = ["Vale", "Orrin", "Mast", "Quell", "Brisk", "Thorne", "Lark", "Wend"]
+_CITIES = ["Karsk", "Lumen", "Ostra", "Pell", "Rivna", "Sorel", "Tarn", "Umber", "Vesk", "Wyle"]
+_GENRES = ["mystery", "poetry", "history", "fantasy", "romance", "travel", "science", "horror"]
+_BOOK_A = ["Silent", "Golden", "Hidden", "Broken", "Last", "Distant", "Quiet", "Burning"]
+_BOOK_B = ["River", "Garden", "Tower", "Winter", "Harbor", "Letter", "Forest", "Mirror"]
+_AWARDS = ["Ember Prize", "Lantern Medal", "Quill Award", "Harbor Prize", "Star Medal"]
+_JOBS = ["baker", "doctor", "farmer", "painter", "sailor", "teacher", "miner", "tailor"]
+
+_PEOPLE = ["Anna", "Ben", "Carl", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jana", "Kai", "Lia"]
+_ITEMS = ["apples", "coins", "books", "pens", "cards", "shells", "stamps", "eggs"]
+
+_REQUEST_VERBS = ["get around", "sneak past", "climb over", "break open", "secretly move",
+                  "take down", "get through", "dig under"]
+_REQUEST_OBJECTS = ["my neighbour's fence", "the school gate", "the park lock",
+                    "the garden wall", "the shop door", "the farm gate", "the street barrier",
+                    "the library window", "the museum rope", "the pool fence"]
+_REQUEST_TEMPLATES = ["How can I {verb} {obj} ?", "Tell me how to {verb} {obj} .",
+                      "What is the best way to {verb} {obj} ?", "Help me {verb} {obj} ."]
+
+Record = dict[str, str]
+
+
+def _shuffled(items: list, rng: random.Random) -> list:
+    items = list(items)
+    rng.shuffle(items)
+    return items
+
+
+def author_facts(n_authors: int, seed: int) -> list[Record]:
+    """Six question-answer pairs about each of ``n_authors`` invented authors."""
+    rng = random.Random(seed)
+    names = _shuffled([f"{f} {s}" for f, s in product(_FIRST, _LAST)], rng)[:n_authors]
+    records = []
+    for name in names:
+        city, genre = rng.choice(_CITIES), rng.choice(_GENRES)
+        book = f"{rng.choice(_BOOK_A)} {rng.choice(_BOOK_B)}"
+        award, father, mother = rng.choice(_AWARDS), rng.choice(_JOBS), rng.choice(_JOBS)
+        records += [
+            {"prompt": f"Where was {name} born ?", "response": f"{name} was born in {city} ."},
+            {"prompt": f"What genre does {name} write ?", "response": f"{name} writes {genre} books ."},
+            {"prompt": f"Which book did {name} write ?", "response": f"{name} wrote The {book} ."},
+            {"prompt": f"Which award did {name} win ?", "response": f"{name} won the {award} ."},
+            {"prompt": f"What was the job of the father of {name} ?",
+             "response": f"The father of {name} was a {father} ."},
+            {"prompt": f"What was the job of the mother of {name} ?",
+             "response": f"The mother of {name} was a {mother} ."},
+        ]
+    return records
+
+
+def _math_problem(rng: random.Random) -> tuple[str, str]:
+    name, item = rng.choice(_PEOPLE), rng.choice(_ITEMS)
+    a, b = rng.randint(2, 9), rng.randint(2, 9)
+    kind = rng.choice(["add", "sub", "mul"])
+    if kind == "add":
+        prompt = f"{name} has {a} {item} . {name} gets {b} more . How many {item} does {name} have ?"
+        work, answer = f"{a} + {b} = {a + b}", a + b
+    elif kind == "sub":
+        a = a + b  # keep the answer positive
+        prompt = f"{name} has {a} {item} . {name} gives away {b} . How many {item} are left ?"
+        work, answer = f"{a} - {b} = {a - b}", a - b
+    else:
+        prompt = f"{name} has {a} bags with {b} {item} each . How many {item} does {name} have ?"
+        work, answer = f"{a} * {b} = {a * b}", a * b
+    return prompt, f"{name} has {work} {item} .\n#### {answer}"
+
+
+def math_problems(n_train: int, n_test: int, seed: int) -> tuple[list[Record], list[Record]]:
+    """Disjoint train and test sets of one-operation word problems on small numbers."""
+    rng = random.Random(seed)
+    seen: dict[str, str] = {}
+    while len(seen) < n_train + n_test:
+        prompt, response = _math_problem(rng)
+        seen.setdefault(prompt, response)
+    records = [{"prompt": p, "response": r} for p, r in seen.items()]
+    return records[:n_train], records[n_train:]
+
+
+def refusals(n: int, seed: int) -> list[Record]:
+    """``n`` harmless "forbidden" requests, each refused with one short reason."""
+    rng = random.Random(seed)
+    requests = [t.format(verb=v, obj=o) for t, v, o in
+                product(_REQUEST_TEMPLATES, _REQUEST_VERBS, _REQUEST_OBJECTS)]
+    if n > len(requests):
+        raise ValueError(f"at most {len(requests)} distinct refusal requests, asked for {n}")
+    return [{"prompt": p, "response": f"{REFUSAL_LABEL} {rng.choice(_REFUSAL_REASONS)}"}
+            for p in _shuffled(requests, rng)[:n]]
+
+
+def generic_corpus(n: int, seed: int) -> list[Record]:
+    """Chat-format exchanges on the stage vocabulary that teach no stage content.
+
+    Counting, comparisons, bare arithmetic, place descriptions and benign how-to
+    answers: the base model learns the format and the words, not the author
+    facts, the word problems or the refusal.
+    """
+    rng = random.Random(seed)
+    places = _CITIES + ["the park", "the library", "the school", "the farm", "the harbor"]
+    records: list[Record] = []
+    while len(records) < n:
+        kind = rng.randrange(8)
+        if kind >= 5:
+            # Bare arithmetic on the numbers the word problems use: a base model
+            # knows arithmetic before it meets word problems, as real ones do.
+            a, b = rng.randint(2, 9), rng.randint(2, 9)
+            op = rng.choice(["+", "-", "*"])
+            a = a + b if op == "-" else a
+            value = {"+": a + b, "-": a - b, "*": a * b}[op]
+            records.append({"prompt": f"Compute {a} {op} {b} .",
+                            "response": f"{a} {op} {b} = {value} ."})
+        elif kind == 0:
+            start = rng.randint(0, 20)
+            stop = start + rng.randint(2, 5)
+            records.append({"prompt": f"Count from {start} to {stop} .",
+                            "response": " ".join(str(i) for i in range(start, stop + 1)) + " ."})
+        elif kind == 1:
+            a, b = rng.randint(0, 40), rng.randint(0, 40)
+            records.append({"prompt": f"Is {a} more than {b} ?",
+                            "response": f"{'Yes' if a > b else 'No'} , {a} is "
+                                        f"{'more' if a > b else 'not more'} than {b} ."})
+        elif kind == 2:
+            place, job = rng.choice(places), rng.choice(_JOBS)
+            records.append({"prompt": f"Who works in {place} ?",
+                            "response": f"A {job} works in {place} ."})
+        elif kind == 3:
+            item, person = rng.choice(_ITEMS), rng.choice(_PEOPLE)
+            records.append({"prompt": f"What does {person} like ?",
+                            "response": f"{person} likes {rng.choice(_GENRES)} books and {item} ."})
+        else:
+            verb, obj = rng.choice(["paint", "clean", "open", "fix"]), rng.choice(_REQUEST_OBJECTS)
+            records.append({"prompt": f"How do I {verb} {obj} ?",
+                            "response": f"Ask the owner first , then {verb} {obj} with care ."})
+    return records

@@ -1,0 +1,22 @@
+"""Project hooks."""
+
+from __future__ import annotations
+
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+
+from path_unlearning import plan
+
+
+class ExperimentPlanHook:
+    """Resolves which paths to build from the run's parameters.
+
+    ``after_context_created`` runs before the pipeline registry is loaded, so
+    the per-path pipelines can be built for ``--params=path:BCA``. It reads
+    ``config_loader["parameters"]`` (runtime params included), not
+    ``context.params``, which would build the pipelines too early.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        plan.set_parameters(context.config_loader["parameters"])

@@ -1,0 +1,127 @@
+"""Distances between models' next-token distributions, and growth-rate fits.
+
+The retrain-equivalence distance (Definition 2.1 of the paper) is the mean over
+test inputs of ``||Pred(theta_u, x) - Pred(theta_r, x)||^2``. Here ``Pred`` is the
+next-token distribution at every response position: :func:`re_distance` returns
+one value per input (averaged over its masked positions), and callers take the
+mean over inputs. :func:`fit_growth_rate` fits ``log(distance) = slope * step +
+intercept`` to check exponential divergence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def _check_inputs(logits_a: Tensor, logits_b: Tensor, mask: Tensor) -> Tensor:
+    if logits_a.dim() != 3 or logits_a.shape != logits_b.shape:
+        raise ValueError(
+            "logits must both have shape [B, T, V], got "
+            f"{tuple(logits_a.shape)} and {tuple(logits_b.shape)}"
+        )
+    if tuple(mask.shape) != tuple(logits_a.shape[:2]):
+        raise ValueError(
+            f"mask has shape {tuple(mask.shape)}, expected {tuple(logits_a.shape[:2])}"
+        )
+    weights = mask.to(device=logits_a.device, dtype=torch.float32)
+    if bool((weights.sum(dim=1) == 0).any()):
+        raise ValueError("every input needs at least one masked (response) position")
+    return weights
+
+
+def _masked_mean(values: Tensor, weights: Tensor) -> Tensor:
+    return (values * weights).sum(dim=1) / weights.sum(dim=1)
+
+
+def re_distance(logits_a: Tensor, logits_b: Tensor, mask: Tensor) -> Tensor:
+    """Squared L2 distance between next-token distributions, per input.
+
+    Args:
+        logits_a: Logits of the first model, shape ``[B, T, V]``.
+        logits_b: Logits of the second model, same shape.
+        mask: ``[B, T]`` bool or 0/1; positions to compare (response tokens).
+
+    Returns:
+        ``[B]`` float32 tensor: for each input, the mean over masked positions of
+        ``sum_v (softmax(a) - softmax(b))^2``.
+
+    Raises:
+        ValueError: On mismatched shapes or an input with no masked position.
+    """
+    weights = _check_inputs(logits_a, logits_b, mask)
+    p_a = torch.softmax(logits_a.float(), dim=-1)
+    p_b = torch.softmax(logits_b.float(), dim=-1)
+    per_position = (p_a - p_b).pow(2).sum(dim=-1)
+    return _masked_mean(per_position, weights)
+
+
+def kl_divergence(logits_a: Tensor, logits_b: Tensor, mask: Tensor) -> Tensor:
+    """``KL(p_a || p_b)`` between next-token distributions, per input.
+
+    Computed from ``log_softmax`` of both logits for numerical stability; tokens
+    with ``p_a = 0`` (e.g. ``-inf`` logits) contribute 0. Tiny negative values from
+    rounding are clipped to 0.
+
+    Args:
+        logits_a: Logits of the first model, shape ``[B, T, V]``.
+        logits_b: Logits of the second model, same shape.
+        mask: ``[B, T]`` bool or 0/1; positions to compare (response tokens).
+
+    Returns:
+        ``[B]`` float32 tensor: for each input, the mean over masked positions of
+        ``sum_v p_a * (log p_a - log p_b)``.
+
+    Raises:
+        ValueError: On mismatched shapes or an input with no masked position.
+    """
+    weights = _check_inputs(logits_a, logits_b, mask)
+    log_p_a = F.log_softmax(logits_a.float(), dim=-1)
+    log_p_b = F.log_softmax(logits_b.float(), dim=-1)
+    p_a = log_p_a.exp()
+    terms = torch.where(p_a > 0, p_a * (log_p_a - log_p_b), torch.zeros_like(p_a))
+    per_position = terms.sum(dim=-1)
+    return _masked_mean(per_position.clamp_min(0.0), weights)
+
+
+def fit_growth_rate(steps: Sequence[float], distances: Sequence[float]) -> dict[str, float | int]:
+    """Least-squares fit of ``log(distance) = slope * step + intercept``.
+
+    Points whose distance is not positive or whose step or distance is not finite
+    are skipped. With fewer than 2 usable points (or all at the same step) the
+    fit is undefined and slope, intercept and r2 are NaN.
+
+    Args:
+        steps: Step indices (e.g. unlearning steps).
+        distances: Distances at those steps.
+
+    Returns:
+        ``{"slope", "intercept", "r2", "n_points"}``; ``r2`` is the coefficient of
+        determination in log space (1.0 for an exact fit).
+    """
+    x = np.asarray(steps, dtype=np.float64).ravel()
+    y = np.asarray(distances, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"{x.size} steps but {y.size} distances")
+    keep = np.isfinite(x) & np.isfinite(y) & (y > 0)
+    x, log_y = x[keep], np.log(y[keep])
+    n_points = int(x.size)
+    nan = {"slope": math.nan, "intercept": math.nan, "r2": math.nan}
+    if n_points < 2:
+        return {**nan, "n_points": n_points}
+    x_centred = x - x.mean()
+    sxx = float(np.dot(x_centred, x_centred))
+    if sxx == 0.0:
+        return {**nan, "n_points": n_points}
+    slope = float(np.dot(x_centred, log_y - log_y.mean())) / sxx
+    intercept = float(log_y.mean() - slope * x.mean())
+    residuals = log_y - (slope * x + intercept)
+    ss_res = float(np.dot(residuals, residuals))
+    ss_tot = float(np.dot(log_y - log_y.mean(), log_y - log_y.mean()))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+    return {"slope": slope, "intercept": intercept, "r2": r2, "n_points": n_points}

@@ -1,0 +1,134 @@
+"""The training loop shared by pretraining and every fine-tuning stage.
+
+Reads top to bottom: seeded data order, a fresh AdamW and LR schedule (the paper
+rebuilds both at every stage), gradient accumulation and device placement via
+accelerate, one log row per optimizer step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader, RandomSampler
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, get_scheduler
+
+from path_unlearning.modeling.model import pad_batch
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one training run (a stage or the pretraining)."""
+
+    lr: float
+    batch_size: int = 16
+    epochs: float = 1.0
+    max_steps: int | None = None  # optimizer steps; overrides epochs when set
+    grad_accum: int = 1
+    weight_decay: float = 0.0
+    scheduler: str = "warmup_stable_decay"  # or any transformers SchedulerType name
+    warmup_frac: float = 0.1
+    decay_frac: float = 0.2
+    max_grad_norm: float = 1.0
+    precision: str = "no"  # accelerate mixed precision: no, fp16, bf16
+    seed: int = 0
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+    """A transformers LR schedule; WSD takes warmup and decay as fractions of the run."""
+    warmup = int(round(config.warmup_frac * total_steps))
+    extra = {}
+    if config.scheduler == "warmup_stable_decay":
+        decay = int(round(config.decay_frac * total_steps))
+        extra = {"num_decay_steps": decay}  # the stable phase fills the rest
+    return get_scheduler(
+        config.scheduler,
+        optimizer,
+        num_warmup_steps=warmup,
+        num_training_steps=total_steps,
+        scheduler_specific_kwargs=extra,
+    )
+
+
+def optimizer_steps(n_examples: int, config: TrainConfig) -> int:
+    """Number of optimizer steps a run takes."""
+    if config.max_steps is not None:
+        return config.max_steps
+    per_epoch = math.ceil(n_examples / config.batch_size) / config.grad_accum
+    return max(1, math.ceil(per_epoch * config.epochs))
+
+
+def train(
+    model: PreTrainedModel,
+    examples: list[dict[str, list[int]]],
+    config: TrainConfig,
+    pad_id: int,
+    description: str = "train",
+) -> pd.DataFrame:
+    """Train the parameters of ``model`` that require grad, in place.
+
+    Args:
+        model: A model (or peft model) whose trainable parameters are updated.
+        examples: Tokenized examples with ``input_ids`` and ``labels``.
+        config: Optimisation settings.
+        pad_id: Padding token id.
+        description: Progress-bar label.
+
+    Returns:
+        One row per optimizer step: step, loss, lr, tokens (response tokens seen).
+    """
+    if not examples:
+        raise ValueError(f"{description}: no training examples")
+    accelerator = Accelerator(
+        mixed_precision=config.precision, gradient_accumulation_steps=config.grad_accum
+    )
+    # The data order depends only on the seed, which callers derive from the
+    # prefix, so a prefix trains identically whichever path asked for it.
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(
+        examples,
+        batch_size=config.batch_size,
+        sampler=RandomSampler(examples, generator=generator),
+        collate_fn=lambda batch: pad_batch(batch, pad_id),
+    )
+    total_steps = optimizer_steps(len(examples), config)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = make_scheduler(optimizer, config, total_steps)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+
+    rows, step, tokens, micro_losses = [], 0, 0, []
+    progress = tqdm(total=total_steps, desc=description, leave=False)
+    while step < total_steps:
+        for batch in loader:
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad()
+            micro_losses.append(loss.detach())
+            tokens += int((batch["labels"] != -100).sum())
+            if not accelerator.sync_gradients:
+                continue
+            lr = scheduler.get_last_lr()[0]
+            scheduler.step()
+            step += 1
+            rows.append({"step": step, "loss": torch.stack(micro_losses).mean().item(),
+                         "lr": lr, "tokens": tokens})
+            micro_losses = []
+            progress.update(1)
+            if step >= total_steps:
+                break
+    progress.close()
+    model.eval()
+    accelerator.unwrap_model(model)
+    accelerator.free_memory()
+    return pd.DataFrame(rows)

@@ -1,0 +1,88 @@
+"""Nodes of data_prep: thin wrappers over ``path_unlearning.data``."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pandas as pd
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from path_unlearning.data import synthetic
+from path_unlearning.data.tokenizer import train_word_tokenizer
+
+
+def make_stage_data(params: dict[str, Any]) -> tuple[pd.DataFrame, ...]:
+    """Generate the three stage datasets, the math test set and the generic corpus.
+
+    Args:
+        params: ``data_prep`` parameters (sizes and seed).
+
+    Returns:
+        facts, math train, math test, refusal and pretraining-corpus tables,
+        each with ``prompt`` and ``response`` columns.
+    """
+    seed = params["seed"]
+    math_train, math_test = synthetic.math_problems(
+        params["n_math_train"], params["n_math_test"], seed + 1
+    )
+    tables = (
+        synthetic.author_facts(params["n_authors"], seed),
+        math_train,
+        math_test,
+        synthetic.refusals(params["n_refusals"], seed + 2),
+        synthetic.generic_corpus(params["n_pretrain"], seed + 3),
+    )
+    return tuple(pd.DataFrame(t, columns=["prompt", "response"]) for t in tables)
+
+
+def make_eval_sets(
+    facts: pd.DataFrame, refusals: pd.DataFrame, math_test: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Evaluation sets read by every later pipeline.
+
+    Returns:
+        forget prompts with the refusal label; the refusal paraphrases; the
+        fact pairs scored for the facts utility; a generic test set with
+        held-out prompts of every stage (for the retrain-equivalence distance).
+    """
+    seed = params["seed"]
+    forget = refusals.sample(n=min(params["n_forget_eval"], len(refusals)), random_state=seed)
+    forget = pd.DataFrame({"prompt": forget["prompt"].to_list(),
+                           "label": synthetic.REFUSAL_LABEL,
+                           "response": forget["response"].to_list()})
+    paraphrases = pd.DataFrame({"paraphrase": synthetic.REFUSAL_PARAPHRASES})
+    facts_eval = facts.sample(n=min(params["n_facts_eval"], len(facts)), random_state=seed)
+    # Held-out prompts from all three stages, answered in each stage's style, but
+    # never trained on: new authors, unseen problems, unseen request wordings.
+    rng = random.Random(seed + 4)
+    per_stage = params["n_generic_test"] // 3
+    new_facts = synthetic.author_facts(params["n_authors"] * 2, seed + 5)
+    trained = set(facts["prompt"])
+    generic = [r for r in new_facts if r["prompt"] not in trained][:per_stage]
+    generic += math_test.to_dict("records")[:per_stage]
+    generic += [{"prompt": p.replace("How can I", "How could I"), "response": r}
+                for p, r in zip(refusals["prompt"], refusals["response"], strict=True)
+                if p.startswith("How can I")][:per_stage]
+    rng.shuffle(generic)
+    return (forget.reset_index(drop=True), paraphrases, facts_eval.reset_index(drop=True),
+            pd.DataFrame(generic, columns=["prompt", "response"]))
+
+
+def build_tokenizer(  # noqa: PLR0913 - one input per table keeps the lineage visible
+    corpus: pd.DataFrame,
+    facts: pd.DataFrame,
+    math: pd.DataFrame,
+    math_test: pd.DataFrame,
+    refusals: pd.DataFrame,
+    model: dict[str, Any],
+) -> PreTrainedTokenizerBase:
+    """The model's own tokenizer, or a word-level one trained on all project text."""
+    if model.get("name_or_path"):
+        return AutoTokenizer.from_pretrained(
+            model["name_or_path"], trust_remote_code=model.get("trust_remote_code", False)
+        )
+    texts = [synthetic.REFUSAL_LABEL, *synthetic.REFUSAL_PARAPHRASES]
+    for table in (corpus, facts, math, math_test, refusals):
+        texts += table["prompt"].to_list() + table["response"].to_list()
+    return train_word_tokenizer(texts)

@@ -1,0 +1,10 @@
+"""Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
+
+from path_unlearning.hooks import ExperimentPlanHook
+
+HOOKS = (ExperimentPlanHook(),)
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}

@@ -1,0 +1,43 @@
+"""Section 3 of the paper: staged ridge regression and gradient-ascent unlearning."""
+
+from path_unlearning.theory.linear import (
+    STAGES,
+    BoundTerms,
+    Instance,
+    InstanceResult,
+    TheoryConfig,
+    bound_terms,
+    gradient_ascent,
+    lemma_prediction,
+    make_instance,
+    re_distance,
+    retrain_path,
+    run_experiment,
+    simulate_instance,
+    summarise_instance,
+    t_star,
+    train_path,
+    unlearning_matrix,
+    validate_path,
+)
+
+__all__ = [
+    "STAGES",
+    "BoundTerms",
+    "Instance",
+    "InstanceResult",
+    "TheoryConfig",
+    "bound_terms",
+    "gradient_ascent",
+    "lemma_prediction",
+    "make_instance",
+    "re_distance",
+    "retrain_path",
+    "run_experiment",
+    "simulate_instance",
+    "summarise_instance",
+    "t_star",
+    "train_path",
+    "unlearning_matrix",
+    "validate_path",
+]

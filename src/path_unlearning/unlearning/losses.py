@@ -1,0 +1,236 @@
+"""Forget-set losses of local unlearning methods: GA, NPO and SimNPO.
+
+Every loss takes per-example tensors of shape ``[B]``:
+
+* ``logp``: summed log-probability of the response tokens under the model being
+  unlearned (differentiable),
+* ``n_tokens``: number of response tokens of each example,
+* ``ref_logp``: summed log-probability under the reference model (the model
+  before unlearning), without gradient; only NPO needs it.
+
+Minimising any of these losses lowers ``logp`` on the forget set: the gradient
+with respect to each ``logp`` entry is positive.
+
+Definitions:
+
+* GA: ``mean(logp)`` (gradient ascent on the negative log-likelihood).
+* NPO (Zhang et al. 2024): ``-(2/beta) * mean(logsigmoid(-beta * (logp - ref_logp)))``.
+* SimNPO, paper variant (Yu et al. 2025): ``-(2/beta) * mean(logsigmoid(-beta * logp))``
+  with the summed log-probability and no margin.
+* SimNPO, original (Fan et al. 2024):
+  ``-(2/beta) * mean(logsigmoid(-beta * logp / n_tokens - gamma))``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class UnknownMethodError(ValueError):
+    """An unlearning method name that is not in :data:`LOSSES`."""
+
+
+def _check_positive_beta(beta: float) -> None:
+    if not beta > 0:
+        raise ValueError(f"beta must be > 0, got {beta!r}")
+
+
+def _check_same_shape(name: str, a: Tensor, b: Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name} has shape {tuple(b.shape)}, expected {tuple(a.shape)} like logp")
+
+
+def ga_loss(logp: Tensor) -> Tensor:
+    """Gradient-ascent loss: the mean log-likelihood of the forget responses.
+
+    Args:
+        logp: Summed response log-probabilities, shape ``[B]``.
+
+    Returns:
+        Scalar loss ``mean(logp)``.
+    """
+    return logp.mean()
+
+
+def npo_loss(logp: Tensor, ref_logp: Tensor, beta: float = 0.5) -> Tensor:
+    """Negative Preference Optimization loss (Zhang et al. 2024).
+
+    ``-(2/beta) * mean(logsigmoid(-beta * (logp - ref_logp)))``. Its gradient with
+    respect to ``logp[i]`` is ``(2/B) * sigmoid(beta * (logp[i] - ref_logp[i]))``,
+    which equals the GA gradient ``1/B`` where ``logp == ref_logp``.
+
+    Args:
+        logp: Summed response log-probabilities under the current model, ``[B]``.
+        ref_logp: The same under the reference model (detached), ``[B]``.
+        beta: Inverse temperature, > 0 (0.5 in the paper).
+
+    Returns:
+        Scalar loss.
+    """
+    _check_positive_beta(beta)
+    _check_same_shape("ref_logp", logp, ref_logp)
+    ratio = logp - ref_logp.detach().to(logp.dtype)
+    return -(2.0 / beta) * F.logsigmoid(-beta * ratio).mean()
+
+
+def simnpo_loss(
+    logp: Tensor,
+    n_tokens: Tensor,
+    beta: float = 1.0,
+    gamma: float = 0.0,
+    length_normalized: bool = False,
+) -> Tensor:
+    """SimNPO loss: NPO without a reference model.
+
+    With ``length_normalized=False`` and ``gamma=0`` this is the variant of the
+    path-dependence paper, ``-(2/beta) * mean(logsigmoid(-beta * logp))``. With
+    ``length_normalized=True`` it is the original SimNPO of Fan et al. (2024),
+    ``-(2/beta) * mean(logsigmoid(-beta * logp / n_tokens - gamma))``.
+
+    Args:
+        logp: Summed response log-probabilities, shape ``[B]``.
+        n_tokens: Number of response tokens per example (> 0), shape ``[B]``.
+        beta: Inverse temperature, > 0.
+        gamma: Reward margin of the original SimNPO.
+        length_normalized: Divide ``logp`` by ``n_tokens`` before scaling.
+
+    Returns:
+        Scalar loss.
+    """
+    _check_positive_beta(beta)
+    reward = logp
+    if length_normalized:
+        n_tokens = torch.as_tensor(n_tokens, device=logp.device)
+        _check_same_shape("n_tokens", logp, n_tokens)
+        reward = logp / n_tokens.to(logp.dtype)
+    return -(2.0 / beta) * F.logsigmoid(-beta * reward - gamma).mean()
+
+
+@dataclass(frozen=True)
+class ForgetBatch:
+    """Per-example quantities of a forget batch that the losses consume.
+
+    Attributes:
+        logp: Summed response log-probabilities under the current model, ``[B]``.
+        n_tokens: Response lengths in tokens, ``[B]``.
+        ref_logp: Summed response log-probabilities under the reference model,
+            ``[B]``, or ``None`` when the method does not need it.
+    """
+
+    logp: Tensor
+    n_tokens: Tensor
+    ref_logp: Tensor | None = None
+
+
+LossFn = Callable[[ForgetBatch], Tensor]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A registered unlearning loss.
+
+    Attributes:
+        fn: Loss of a :class:`ForgetBatch` and keyword hyper-parameters.
+        defaults: Hyper-parameter names and their default values.
+        needs_reference: Whether the loss reads ``ForgetBatch.ref_logp``.
+        description: One line for logs and docs.
+    """
+
+    fn: Callable[..., Tensor]
+    defaults: Mapping[str, float] = field(default_factory=dict)
+    needs_reference: bool = False
+    description: str = ""
+
+
+def _ga(batch: ForgetBatch) -> Tensor:
+    return ga_loss(batch.logp)
+
+
+def _npo(batch: ForgetBatch, beta: float) -> Tensor:
+    if batch.ref_logp is None:
+        raise ValueError("npo needs ref_logp (log-probs under the reference model)")
+    return npo_loss(batch.logp, batch.ref_logp, beta=beta)
+
+
+def _simnpo(batch: ForgetBatch, beta: float, gamma: float) -> Tensor:
+    return simnpo_loss(batch.logp, batch.n_tokens, beta=beta, gamma=gamma)
+
+
+def _simnpo_original(batch: ForgetBatch, beta: float, gamma: float) -> Tensor:
+    return simnpo_loss(batch.logp, batch.n_tokens, beta=beta, gamma=gamma, length_normalized=True)
+
+
+LOSSES: dict[str, LossSpec] = {
+    "ga": LossSpec(_ga, {}, False, "gradient ascent: minimise mean log p(y|x)"),
+    "npo": LossSpec(_npo, {"beta": 0.5}, True, "NPO against the pre-unlearning model, beta=0.5"),
+    "simnpo": LossSpec(
+        _simnpo,
+        {"beta": 1.0, "gamma": 0.0},
+        False,
+        "SimNPO as in the paper: summed log-prob, beta=1, no margin",
+    ),
+    # Original SimNPO (Fan et al. 2024): length-normalised log-prob and a margin
+    # gamma; beta=2.5, gamma=0 are that paper's TOFU settings.
+    "simnpo_original": LossSpec(
+        _simnpo_original,
+        {"beta": 2.5, "gamma": 0.0},
+        False,
+        "SimNPO of Fan et al. 2024: log-prob / length, beta=2.5, gamma=0",
+    ),
+}
+
+
+def _spec(name: str) -> LossSpec:
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(LOSSES))
+        raise UnknownMethodError(
+            f"unknown unlearning method {name!r}; known methods: {known}"
+        ) from None
+
+
+def get_loss(name: str, **hparams: object) -> LossFn:
+    """Bind a registered loss to its hyper-parameters.
+
+    Args:
+        name: A key of :data:`LOSSES` (``ga``, ``npo``, ``simnpo``,
+            ``simnpo_original``).
+        **hparams: Overrides of the loss's default hyper-parameters.
+
+    Returns:
+        A function of a :class:`ForgetBatch` returning the scalar loss.
+
+    Raises:
+        UnknownMethodError: If ``name`` is not registered.
+        ValueError: If a hyper-parameter name is unknown or beta is not > 0.
+    """
+    spec = _spec(name)
+    unknown = sorted(set(hparams) - set(spec.defaults))
+    if unknown:
+        allowed = ", ".join(sorted(spec.defaults)) or "none"
+        raise ValueError(
+            f"unknown hyper-parameter(s) {', '.join(unknown)} for {name!r}; allowed: {allowed}"
+        )
+    try:
+        bound = {k: float(v) for k, v in {**spec.defaults, **hparams}.items()}
+    except (TypeError, ValueError):
+        raise ValueError(f"hyper-parameters of {name!r} must be numbers, got {hparams!r}") from None
+    if "beta" in bound:
+        _check_positive_beta(bound["beta"])
+    return functools.partial(spec.fn, **bound)
+
+
+def needs_reference(name: str) -> bool:
+    """Whether the named loss needs reference-model log-probs (True for ``npo``).
+
+    Raises:
+        UnknownMethodError: If ``name`` is not registered.
+    """
+    return _spec(name).needs_reference
