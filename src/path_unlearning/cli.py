@@ -15,7 +15,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import _split_params
 
-from path_unlearning.paths import PathError
+from path_unlearning.errors import ConfigError
 
 
 def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
@@ -34,7 +34,7 @@ class _RunCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PathError as exc:
+        except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
 

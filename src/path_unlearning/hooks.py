@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
 
 from path_unlearning import plan
 
@@ -19,4 +20,17 @@ class ExperimentPlanHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        plan.set_parameters(context.config_loader["parameters"])
+        previous = plan.current_plan()
+        if plan.set_parameters(context.config_loader["parameters"]) != previous:
+            _forget_built_pipelines()
+
+
+def _forget_built_pipelines() -> None:
+    """Make Kedro build the pipelines again on next access.
+
+    Kedro keeps the registered pipelines per process; without this, a second
+    session in the same process (a notebook, a test) with other paths would run
+    the first session's trie.
+    """
+    with pipelines._lock:
+        pipelines._is_data_loaded = False

@@ -11,10 +11,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from path_unlearning.errors import ConfigError
+
 _PATH_PATTERN = re.compile(r"^[A-Z]+$")
 
 
-class PathError(ValueError):
+class PathError(ConfigError):
     """A path string that is not a valid path over the configured stages."""
 
 
@@ -32,7 +34,7 @@ def validate_path(path: object, stages: Iterable[str]) -> str:
         PathError: With a one-line message if the path is malformed.
     """
     known = set(stages)
-    if not isinstance(path, str) or not _PATH_PATTERN.match(path):
+    if not isinstance(path, str) or not _PATH_PATTERN.fullmatch(path):
         raise PathError(
             f"invalid path {path!r}: use capital stage letters only, e.g. 'BCA'"
         )

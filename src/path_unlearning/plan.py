@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from path_unlearning.errors import ConfigError
 from path_unlearning.paths import (
     PathError,
     forget_position,
@@ -19,6 +20,7 @@ from path_unlearning.paths import (
     select_paths,
     training_prefixes,
 )
+from path_unlearning.unlearning.losses import needs_reference
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,13 @@ class ExperimentPlan:
             requested = str(requested)
         paths = select_paths(params.get("paths") or [], stages, forget_stage, requested)
         unlearn = params.get("unlearn") or {}
-        methods = _one_or_all(unlearn.get("methods") or [], params.get("method"), "method")
+        requested_method = params.get("method")
+        methods = [str(requested_method)] if requested_method else list(unlearn.get("methods") or [])
+        for method in methods:
+            needs_reference(method)  # raises a one-line UnknownMethodError
         seeds = _seed_list(unlearn.get("seeds", [0]))
         datasets = {letter: cfg["dataset"] for letter, cfg in stages.items()}
         return cls(datasets, forget_stage, tuple(paths), tuple(methods), tuple(seeds))
-
-
-def _one_or_all(configured: list[str], requested: Any, what: str) -> list[str]:
-    if requested is None:
-        return list(configured)
-    return [str(requested)]
 
 
 def _seed_list(seeds: Any) -> list[int]:
@@ -74,7 +73,7 @@ def _seed_list(seeds: Any) -> list[int]:
     if (not isinstance(seeds, list | tuple) or not seeds
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
             or len(set(seeds)) != len(seeds)):
-        raise PathError(f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0")
+        raise ConfigError(f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0")
     return list(seeds)
 
 

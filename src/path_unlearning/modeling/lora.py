@@ -77,3 +77,45 @@ def new_adapter(base_model: PreTrainedModel, params: dict[str, Any], seed: int) 
     """A fresh LoRA adapter on a copy of the base model; init seeded for reproducibility."""
     torch.manual_seed(seed)
     return get_peft_model(copy.deepcopy(base_model), lora_config(params))
+
+
+SERIES_INDEX = "series_index.json"
+
+
+@dataclass
+class AdapterSeries:
+    """Adapters saved along an unlearning run: ``{(seed, step): AdapterCheckpoint}``.
+
+    On disk: ``seed<s>/step<t>/`` per adapter plus ``series_index.json``.
+    """
+
+    adapters: dict[tuple[int, int], AdapterCheckpoint]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write every adapter in peft's layout, then the index."""
+        directory = Path(directory)
+        for (seed, step), adapter in self.adapters.items():
+            adapter.save_pretrained(directory / f"seed{seed}" / f"step{step:05d}")
+        index = {"adapters": [[s, t] for s, t in sorted(self.adapters)], "metadata": self.metadata}
+        (directory / SERIES_INDEX).write_text(json.dumps(index, indent=2, sort_keys=True))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> AdapterSeries:
+        """Read a folder written by ``save_pretrained``."""
+        directory = Path(directory)
+        index = json.loads((directory / SERIES_INDEX).read_text())
+        adapters = {
+            (s, t): AdapterCheckpoint.from_pretrained(directory / f"seed{s}" / f"step{t:05d}")
+            for s, t in index["adapters"]
+        }
+        return cls(adapters, index["metadata"])
+
+    def steps(self, seed: int) -> list[int]:
+        """Saved steps of one seed, ascending."""
+        return sorted(t for s, t in self.adapters if s == seed)
+
+
+def merged_model(base_model: PreTrainedModel, adapter: AdapterCheckpoint) -> PreTrainedModel:
+    """A plain model: a copy of the base with the adapter merged into its weights."""
+    return adapter.attach(base_model).merge_and_unload()

@@ -31,8 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from path_unlearning.errors import ConfigError
 
-class UnknownMethodError(ValueError):
+
+class UnknownMethodError(ConfigError):
     """An unlearning method name that is not in :data:`LOSSES`."""
 
 

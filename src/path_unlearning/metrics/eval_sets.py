@@ -1,0 +1,44 @@
+"""The (prompt, response) pairs each log-likelihood probe scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+Pairs = tuple[list[str], list[str]]
+
+
+def probe_pairs(
+    forget_eval: pd.DataFrame,
+    paraphrase_eval: pd.DataFrame,
+    facts_eval: pd.DataFrame,
+    math_eval: pd.DataFrame,
+    limit: int | None = None,
+    all_paraphrases: bool = False,
+) -> dict[str, Pairs]:
+    """Pairs for the four probes: forget label, paraphrases, facts, math.
+
+    Args:
+        forget_eval: Forget prompts with their ``label``.
+        paraphrase_eval: Refusal paraphrases (column ``paraphrase``).
+        facts_eval: Fact questions and answers.
+        math_eval: Math problems with step-by-step solutions (teacher-forced).
+        limit: Use only the first ``limit`` rows of each set (the fixed
+            per-step subsets); ``None`` uses everything.
+        all_paraphrases: Pair every forget prompt with every paraphrase;
+            otherwise prompt i gets paraphrase i mod n (one pair per prompt).
+    """
+    forget = forget_eval.head(limit) if limit else forget_eval
+    prompts = forget["prompt"].to_list()
+    paraphrases = paraphrase_eval["paraphrase"].to_list()
+    if all_paraphrases:
+        para = ([p for p in prompts for _ in paraphrases], paraphrases * len(prompts))
+    else:
+        para = (prompts, [paraphrases[i % len(paraphrases)] for i in range(len(prompts))])
+    facts = facts_eval.head(limit) if limit else facts_eval
+    math = math_eval.head(limit) if limit else math_eval
+    return {
+        "forget_label": (prompts, forget["label"].to_list()),
+        "paraphrase": para,
+        "facts": (facts["prompt"].to_list(), facts["response"].to_list()),
+        "math": (math["prompt"].to_list(), math["response"].to_list()),
+    }

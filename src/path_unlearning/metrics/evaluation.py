@@ -1,0 +1,89 @@
+"""Scoring a model on the evaluation sets, and distances between two models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from path_unlearning.metrics.distances import kl_divergence, re_distance
+from path_unlearning.metrics.eval_sets import probe_pairs
+from path_unlearning.metrics.scores import math_accuracy
+from path_unlearning.modeling.generation import generate_responses
+from path_unlearning.modeling.scoring import encode_batches, mean_loglik, response_logits
+
+
+class EvalSets:
+    """The evaluation sets, tokenized once into padded batches."""
+
+    def __init__(  # noqa: PLR0913
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        forget_eval: pd.DataFrame,
+        paraphrase_eval: pd.DataFrame,
+        facts_eval: pd.DataFrame,
+        math_eval: pd.DataFrame,
+        generic_eval: pd.DataFrame,
+        batch_size: int,
+    ):
+        self.tokenizer = tokenizer
+        pairs = probe_pairs(forget_eval, paraphrase_eval, facts_eval, math_eval,
+                            all_paraphrases=True)
+        self.probes = {name: encode_batches(tokenizer, p, r, batch_size)
+                       for name, (p, r) in pairs.items()}
+        self.math_prompts = math_eval["prompt"].to_list()
+        self.math_answers = math_eval["response"].to_list()
+        self.generic = encode_batches(tokenizer, generic_eval["prompt"],
+                                      generic_eval["response"], batch_size)
+
+
+def model_scores(model: PreTrainedModel, sets: EvalSets, params: dict[str, Any]) -> dict[str, float]:
+    """Log-likelihoods of every probe (full sets) and math accuracy.
+
+    Math accuracy is greedy; with ``math_samples`` > 0 also the mean accuracy of
+    that many samples per problem at ``math_temperature`` (the paper uses 5).
+    """
+    scores = {}
+    for name, batches in sets.probes.items():
+        ll = mean_loglik(model, batches)
+        scores[f"ll_{name}"], scores[f"ll_tok_{name}"] = ll["sum"], ll["per_token"]
+    greedy = generate_responses(model, sets.tokenizer, sets.math_prompts,
+                                params["math_max_new_tokens"], params["batch_size"])
+    scores["math_acc"] = math_accuracy([g[0] for g in greedy], sets.math_answers)
+    k = params.get("math_samples", 0)
+    if k:
+        sampled = generate_responses(model, sets.tokenizer, sets.math_prompts,
+                                     params["math_max_new_tokens"], params["batch_size"],
+                                     num_samples=k, temperature=params["math_temperature"],
+                                     seed=params.get("seed", 0))
+        flat = [s for group in sampled for s in group]
+        answers = [a for a in sets.math_answers for _ in range(k)]
+        scores["math_acc_sampled"] = math_accuracy(flat, answers)
+    return scores
+
+
+Logits = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def logits_distance(logits: Logits, other: Logits) -> dict[str, float]:
+    """Retrain-equivalence distance (Def. 2.1) and KL from precomputed logits.
+
+    Pred(θ, x) is the next-token distribution at each response position of the
+    generic test set; the distance is the mean over test inputs of the squared
+    L2 distance, averaged over positions; KL(first || other) likewise.
+    """
+    re, kl = [], []
+    for (a, mask), (b, _) in zip(logits, other, strict=True):
+        re.append(re_distance(a, b, mask))
+        kl.append(kl_divergence(a, b, mask))
+    return {"re_distance": torch.cat(re).mean().item(), "kl": torch.cat(kl).mean().item()}
+
+
+@torch.no_grad()
+def model_distance(
+    model: PreTrainedModel, other: PreTrainedModel, batches: list[dict[str, torch.Tensor]]
+) -> dict[str, float]:
+    """``logits_distance`` of two models on the same batches."""
+    return logits_distance(response_logits(model, batches), response_logits(other, batches))

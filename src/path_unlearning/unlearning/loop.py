@@ -1,0 +1,169 @@
+"""The unlearning loop: a fixed number of steps of a forget loss, with probes.
+
+Reads top to bottom: reference log-probs once (NPO), seeded forget batches, a
+fresh AdamW and schedule, and after every step one trajectory row of probe
+log-likelihoods. A non-finite loss or probe marks the run ``diverged`` and
+stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+from accelerate import Accelerator
+from peft import PeftModel
+from transformers import PreTrainedModel
+from tqdm.auto import tqdm
+
+from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
+from path_unlearning.modeling.model import pad_batch
+from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
+from path_unlearning.modeling.train import TrainConfig, make_scheduler
+from path_unlearning.unlearning.losses import ForgetBatch, get_loss, needs_reference
+
+
+@dataclass(frozen=True)
+class UnlearnConfig:
+    """Settings of one unlearning run."""
+
+    method: str
+    steps: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    scheduler: str = "warmup_stable_decay"
+    warmup_frac: float = 0.1
+    decay_frac: float = 0.2
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 5
+    precision: str = "no"
+    seed: int = 0
+    hparams: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class UnlearnResult:
+    """Trajectory rows and the adapters saved at the checkpoint steps."""
+
+    trajectory: pd.DataFrame
+    checkpoints: dict[int, AdapterCheckpoint]
+    diverged: bool
+
+
+def start_model(
+    base_model: PreTrainedModel,
+    path_adapter: AdapterCheckpoint,
+    lora_params: dict[str, Any],
+    seed: int,
+    continue_adapter: bool = False,
+) -> PeftModel:
+    """The model to unlearn from: by default the path's adapter merged into the
+    base and a fresh LoRA adapter on top (as the paper does); optionally the
+    path's own adapter, trained further.
+    """
+    if continue_adapter:
+        return path_adapter.attach(base_model)
+    return new_adapter(merged_model(base_model, path_adapter), lora_params, seed)
+
+
+def _probe_row(model: PeftModel, probes: dict[str, list[dict[str, torch.Tensor]]]) -> dict:
+    row = {}
+    for name, batches in probes.items():
+        ll = mean_loglik(model, batches)
+        row[f"{name}_ll"], row[f"{name}_ll_tok"] = ll["sum"], ll["per_token"]
+    return row
+
+
+def _finite(row: dict[str, Any]) -> bool:
+    return all(math.isfinite(v) for k, v in row.items() if k != "lr" and isinstance(v, float))
+
+
+def unlearn(
+    model: PeftModel,
+    forget_examples: list[dict[str, list[int]]],
+    probes: dict[str, list[dict[str, torch.Tensor]]],
+    config: UnlearnConfig,
+    pad_id: int,
+) -> UnlearnResult:
+    """Unlearn the forget examples from ``model`` (its trainable adapter), in place.
+
+    Args:
+        model: A peft model whose adapter is trained; everything else is frozen.
+        forget_examples: Tokenized forget set (``input_ids``, ``labels``).
+        probes: Pre-encoded evaluation batches scored after every step, by name.
+        config: Method, steps, optimiser and checkpoint settings.
+        pad_id: Padding token id.
+
+    Returns:
+        Trajectory (step 0 = before unlearning), adapters at every
+        ``checkpoint_every`` steps and at the end, and the diverged flag.
+    """
+    if not forget_examples:
+        raise ValueError("the forget set is empty: nothing to unlearn")
+    loss_fn = get_loss(config.method, **config.hparams)
+    accelerator = Accelerator(mixed_precision=config.precision)
+    model = model.to(accelerator.device)
+
+    # NPO's reference is the model before unlearning: score the forget set once
+    # now instead of running a second model at every step.
+    ref_logp = None
+    if needs_reference(config.method):
+        ref_batches = [pad_batch(forget_examples[i : i + config.batch_size], pad_id)
+                       for i in range(0, len(forget_examples), config.batch_size)]
+        ref_logp = score_batches(model, ref_batches)[0]
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = TrainConfig(lr=config.lr, scheduler=config.scheduler,
+                           warmup_frac=config.warmup_frac, decay_frac=config.decay_frac)
+    scheduler = make_scheduler(optimizer, schedule, config.steps)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    # The batches depend only on the unlearning seed, so every path sees the
+    # same forget batches in the same order: the run differs only by the model.
+    generator = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(len(forget_examples), generator=generator)
+
+    start = _probe_row(model, probes)
+    rows = [{"step": 0, "loss": float("nan"), "lr": 0.0, **start}]
+    checkpoints = {0: AdapterCheckpoint.from_model(model, {"step": 0})}
+    diverged = not _finite(start)
+    cursor = 0
+    for step in tqdm(range(1, config.steps + 1), desc=f"unlearn {config.method}", leave=False):
+        if diverged:
+            break
+        if cursor + config.batch_size > len(order):
+            order = torch.randperm(len(forget_examples), generator=generator)
+            cursor = 0
+        idx = order[cursor : cursor + config.batch_size]
+        cursor += config.batch_size
+        batch = pad_batch([forget_examples[i] for i in idx], pad_id)
+        batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+
+        model.train()
+        logp, n_tokens = response_logprobs(model, batch)
+        ref = ref_logp[idx].to(logp.device) if ref_logp is not None else None
+        loss = loss_fn(ForgetBatch(logp, n_tokens, ref))
+        lr = scheduler.get_last_lr()[0]
+        if torch.isfinite(loss):
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+        optimizer.zero_grad()
+
+        row = {"step": step, "loss": loss.item(), "lr": lr, **_probe_row(model, probes)}
+        diverged = not _finite(row)
+        rows.append(row)
+        if step % config.checkpoint_every == 0 or step == config.steps or diverged:
+            checkpoints[step] = AdapterCheckpoint.from_model(model, {"step": step})
+
+    trajectory = pd.DataFrame(rows)
+    trajectory["diverged"] = False
+    if diverged:
+        trajectory.loc[trajectory.index[-1], "diverged"] = True
+    model.eval()
+    return UnlearnResult(trajectory, checkpoints, diverged)
