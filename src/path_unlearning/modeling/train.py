@@ -86,8 +86,9 @@ def train(
     accelerator = Accelerator(
         mixed_precision=config.precision, gradient_accumulation_steps=config.grad_accum
     )
-    # The data order depends only on the seed, which callers derive from the
-    # prefix, so a prefix trains identically whichever path asked for it.
+    # The data order and dropout masks depend only on the seed, which callers derive
+    # from the prefix, so a prefix trains identically whichever path asked for it.
+    torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     loader = DataLoader(
         examples,

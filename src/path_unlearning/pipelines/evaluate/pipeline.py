@@ -5,12 +5,11 @@ Per method: ``<method>.path_divergence`` over all selected paths. Finally the
 tables ``evaluation_scores``, ``path_divergence`` and ``divergence_fits``.
 """
 
-import warnings
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from path_unlearning.pipelines import experiment_plan
+from path_unlearning.pipelines import dotted_names_allowed, experiment_plan
 from path_unlearning.pipelines.evaluate.nodes import (
     combine_tables,
     evaluate_before,
@@ -41,9 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     shared = {"base_model": "base_model", "tokenizer": "tokenizer",
               **{name: name for name in EVAL_SETS}}
     per_path = []
-    with warnings.catch_warnings():
-        # The reference adapter ("BA.adapter") lives outside the path's namespace.
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
+    with dotted_names_allowed():
         for path in plan.paths:
             per_path.append(pipeline(
                 _path_template(plan.position(path), plan.methods), namespace=path,

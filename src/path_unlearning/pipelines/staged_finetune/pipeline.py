@@ -5,13 +5,12 @@ Each prefix is a namespaced copy of a one-node template: ``BC.train`` reads
 node, so kedro-viz shows the trie's branching.
 """
 
-import warnings
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from path_unlearning.paths import parent
-from path_unlearning.pipelines import experiment_plan
+from path_unlearning.pipelines import dotted_names_allowed, experiment_plan
 from path_unlearning.pipelines.staged_finetune.nodes import prepare_base_model, train_prefix
 
 
@@ -34,10 +33,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         inputs = {"stage_records": f"{plan.stage_datasets[stage]}_stage_data"}
         if parent(prefix):
             inputs["parent_adapter"] = f"{parent(prefix)}.adapter"
-        with warnings.catch_warnings():
-            # Kedro warns when a node reads a dotted name from another namespace;
-            # reading the parent prefix's adapter ("B.adapter" into "BC") is the point.
-            warnings.filterwarnings("ignore", message="One or more dataset names contain")
+        with dotted_names_allowed():
             trie.append(pipeline(
                 _prefix_template(prefix, bool(parent(prefix))),
                 namespace=prefix,

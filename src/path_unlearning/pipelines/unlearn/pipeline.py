@@ -8,7 +8,7 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from path_unlearning.pipelines import experiment_plan
+from path_unlearning.pipelines import dotted_names_allowed, experiment_plan
 from path_unlearning.pipelines.unlearn.nodes import unlearn_path
 
 SHARED_INPUTS = ["base_model", "tokenizer", "forget_eval", "paraphrase_eval", "facts_eval",
@@ -37,6 +37,11 @@ def _template(path: str, methods: tuple[str, ...], seeds: tuple[int, ...]) -> Pi
 def create_pipeline(**kwargs) -> Pipeline:
     plan = kwargs.get("plan") or experiment_plan()
     forget_data = f"{plan.stage_datasets[plan.forget_stage]}_stage_data"
+    with dotted_names_allowed():
+        return _per_path(plan, forget_data)
+
+
+def _per_path(plan, forget_data: str) -> Pipeline:
     return sum(
         (pipeline(_template(path, plan.methods, plan.seeds), namespace=path,
                   inputs={**{name: name for name in SHARED_INPUTS}, "forget_records": forget_data},

@@ -1,0 +1,237 @@
+"""The report document: one self-contained HTML file and its Markdown twin.
+
+Figures are embedded as base64 PNG data URIs, so either file can be read alone.
+The document states the run's parameters and the versions of the input tables
+(recorded by :class:`path_unlearning.pipelines.report.lineage.LineageHook`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+VERDICT_TITLES = {
+    "recency_effect": "Recency effect",
+    "unlearning_speed": "Unlearning speed",
+    "path_dependence": "Path dependence",
+    "divergence_growth": "Divergence growth",
+    "utility": "Utility",
+    "starting_point": "Starting point (confound)",
+}
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure of the report: anchor name, caption and PNG bytes."""
+
+    name: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything the document shows."""
+
+    title: str
+    verdicts: pd.DataFrame
+    table1: pd.DataFrame
+    figures: Sequence[ReportFigure] = ()
+    details: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    input_versions: pd.DataFrame | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def select_parameters(parameters: Mapping[str, Any], sections: Sequence[str]) -> dict[str, Any]:
+    """The named top-level parameter sections, in order; absent ones are skipped."""
+    return {name: parameters[name] for name in sections if name in parameters}
+
+
+def input_versions(
+    names: Sequence[str], lineage: Mapping[str, Any] | None, rows: Mapping[str, int]
+) -> pd.DataFrame:
+    """The version of each input table, as recorded by the lineage hook.
+
+    Args:
+        names: Input dataset names, in order.
+        lineage: ``{"run_id": ..., "datasets": {name: {"version", "type", "filepath"}}}``
+            or empty when the hook is not registered.
+        rows: Number of rows of each input.
+
+    Returns:
+        Columns ``dataset, version, rows, type, filepath, run_id`` (the run
+        that read them); the version reads
+        ``"not recorded"`` without the hook and ``"unversioned"`` for a dataset
+        without versioning.
+    """
+    recorded = (lineage or {}).get("datasets") or {}
+    run_id = (lineage or {}).get("run_id") or ""
+    out = []
+    for name in names:
+        info = recorded.get(name)
+        if info is None:
+            version = NOT_RECORDED
+        else:
+            version = info.get("version") or "unversioned"
+        info = info or {}
+        out.append({
+            "dataset": name, "version": version, "rows": rows.get(name),
+            "type": info.get("type", ""), "filepath": info.get("filepath", ""), "run_id": run_id,
+        })  # fmt: skip
+    columns = ["dataset", "version", "rows", "type", "filepath", "run_id"]
+    table = pd.DataFrame(out, columns=columns)
+    table["rows"] = table["rows"].astype("Int64")
+    return table
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def parameters_yaml(parameters: Mapping[str, Any]) -> str:
+    """Parameters as YAML (values YAML cannot hold are written as strings)."""
+    return yaml.safe_dump(_plain(dict(parameters)), sort_keys=False, allow_unicode=True)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _holds_mark(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return "yes" if bool(value) else "no"
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A pipe table (no extra dependency); ``|`` in cells is escaped."""
+    if table.empty:
+        return "_(empty)_\n"
+    header = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table.itertuples(index=False):
+        cells = [_cell(v).replace("|", "\\|").replace("\n", " ") for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "<p><em>(empty)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _verdict_groups(verdicts: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    groups = []
+    for key in [*VERDICT_TITLES, *sorted(set(verdicts["verdict"]) - set(VERDICT_TITLES))]:
+        part = verdicts[verdicts["verdict"] == key]
+        if len(part):
+            groups.append((VERDICT_TITLES.get(key, key), part))
+    return groups
+
+
+def _intro(content: ReportContent) -> str:
+    run = f"run `{content.run_id}`" if content.run_id else "run id not recorded"
+    return (
+        "Path-dependent unlearning (Yu, He, Goyal, Arora 2025, arXiv 2510.16629) rerun "
+        f"with this project; {run}. Every verdict below is computed from the tables."
+    )
+
+
+def render_markdown(content: ReportContent) -> str:
+    """The report as Markdown with base64-embedded figures."""
+    out = [f"# {content.title}", "", _intro(content), "", "## Verdicts", ""]
+    for title, part in _verdict_groups(content.verdicts):
+        out += [f"### {title}", ""]
+        out += [f"- **{_holds_mark(r.holds)}** {r.detail}" for r in part.itertuples()]
+        out.append("")
+    out += ["## Table 1: scores by position of the forget stage", "",
+            "Mean ± std over seeds (std omitted with one seed).", "",
+            markdown_table(content.table1)]  # fmt: skip
+    for fig in content.figures:
+        out += [f"## {fig.caption}", "", f"![{fig.name}]({_data_uri(fig.png)})", ""]
+    for title, table in content.details.items():
+        out += [f"## {title}", "", markdown_table(table)]
+    out += ["## Inputs", ""]
+    if content.input_versions is not None:
+        out.append(markdown_table(content.input_versions))
+    out += ["## Parameters", "", "```yaml", parameters_yaml(content.parameters).rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3} img{max-width:100%} pre{background:#f6f6f6;padding:1em;overflow:auto}
+.yes{color:#1a7f37;font-weight:bold} .no{color:#b42318;font-weight:bold} .open{color:#777}
+""".strip()
+
+
+def render_html(content: ReportContent) -> str:
+    """The report as one self-contained HTML page (inline CSS, base64 figures)."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(content.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(content.title)}</h1>",
+        f"<p>{esc(_intro(content)).replace('`', '')}</p>",
+        '<h2 id="verdicts">Verdicts</h2>',
+    ]
+    for title, part in _verdict_groups(content.verdicts):
+        parts.append(f"<h3>{esc(title)}</h3><ul>")
+        for r in part.itertuples():
+            mark = _holds_mark(r.holds)
+            css = {"yes": "yes", "no": "no"}.get(mark, "open")
+            parts.append(f'<li><span class="{css}">{esc(mark)}</span> {esc(str(r.detail))}</li>')
+        parts.append("</ul>")
+    parts += [
+        '<h2 id="table1">Table 1: scores by position of the forget stage</h2>',
+        "<p>Mean ± std over seeds (std omitted with one seed).</p>",
+        _html_table(content.table1),
+    ]
+    for fig in content.figures:
+        parts += [
+            f'<h2 id="{esc(fig.name)}">{esc(fig.caption)}</h2>',
+            f'<img alt="{esc(fig.name)}" src="{_data_uri(fig.png)}">',
+        ]
+    for title, table in content.details.items():
+        parts += [f"<h2>{esc(title)}</h2>", _html_table(table)]
+    parts.append('<h2 id="inputs">Inputs</h2>')
+    if content.input_versions is not None:
+        parts.append(_html_table(content.input_versions))
+    parts += [
+        '<h2 id="parameters">Parameters</h2>',
+        f"<pre>{esc(parameters_yaml(content.parameters))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
