@@ -91,9 +91,11 @@ def test_interrupted_save_leaves_no_version_behind(tmp_path):
     with pytest.raises(DatasetError):  # kedro wraps the error of save_pretrained
         _dataset(tmp_path, Version(None, _fresh_version())).save(Folder(2, fail_halfway=True))
     root = tmp_path / "adapters" / "BC"
-    # no partial version folder and no temporary folder left
-    assert sorted(p.name for p in root.iterdir()) == [good]
-    assert [p.name for p in (root / good).iterdir()] == ["BC"]
+    # no partial version and no temporary folder left (the failed version's empty
+    # timestamp folder may remain; it holds no "BC" folder, so it is never loaded)
+    assert [p.relative_to(root).as_posix() for p in root.glob("*/BC")] == [f"{good}/BC"]
+    assert not [p for p in root.rglob("*") if p.name.startswith(".")]
+    assert all(p.name == good or not any(p.iterdir()) for p in root.iterdir())
     assert _dataset(tmp_path).exists()
     assert _dataset(tmp_path).load().value == 1
 
@@ -104,6 +106,7 @@ def test_interrupted_first_save_leaves_nothing_loadable(tmp_path):
     assert not _dataset(tmp_path).exists()
     with pytest.raises(DatasetError):
         _dataset(tmp_path).load()
+    assert not list((tmp_path / "adapters" / "BC").rglob("*/BC"))
 
 
 def test_unversioned_save_and_load(tmp_path):

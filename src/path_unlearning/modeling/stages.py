@@ -43,7 +43,8 @@ def pretrain_base_model(
     configure_torch_for_cpu()
     key = fingerprint("base", architecture, train_config, records_fingerprint(corpus),
                       tokenizer.get_vocab())
-    cached = cache.load(key, lambda d: AutoModelForCausalLM.from_pretrained(d, use_safetensors=True))
+    cached = cache.load(key, lambda d: AutoModelForCausalLM.from_pretrained(
+        d, use_safetensors=True, attn_implementation="eager"))
     if cached is not None:
         logger.info("base model %s found in the training cache; not pretraining again", key)
         return cached
