@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
 from kedro.pipeline import Pipeline
 
 from path_unlearning import plan
@@ -35,7 +37,9 @@ class ExperimentPlanHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        plan.set_parameters(context.config_loader["parameters"])
+        previous = plan.current_plan()
+        if plan.set_parameters(context.config_loader["parameters"]) != previous:
+            _forget_built_pipelines()
 
     @hook_impl
     def before_pipeline_run(
@@ -54,3 +58,14 @@ class ExperimentPlanHook:
             f"missing input(s) {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}: "
             f"create them with `kedro run --pipelines={producer}{selector}`"
         )
+
+
+def _forget_built_pipelines() -> None:
+    """Make Kedro build the pipelines again on their next access.
+
+    Kedro keeps the registered pipelines per process; without this, a second
+    session in the same process (a notebook, a test) with other paths would run
+    the first session's trie.
+    """
+    with pipelines._lock:
+        pipelines._is_data_loaded = False
