@@ -20,19 +20,36 @@ Usage::
 
 from __future__ import annotations
 
+import os
+
+# Before tqdm and kedro are imported: no progress bars, no telemetry.
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
+# ruff: noqa: E402
 import argparse
 import logging
-import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
+from kedro.config import OmegaConfigLoader
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 from torch.utils.data import DataLoader, RandomSampler
+from transformers.utils import logging as hf_logging
+
+from path_unlearning import plan as plan_module
+from path_unlearning.modeling import stages
+from path_unlearning.modeling.model import pad_batch
+from path_unlearning.modeling.train import optimizer_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,8 +88,6 @@ def _merge(base: dict, override: dict) -> dict:
 
 def make_project(where: Path, overrides: dict) -> Path:
     """A copy of conf/base and pyproject.toml with ``overrides`` in conf/local."""
-    from kedro.config import OmegaConfigLoader
-
     project = where / "project"
     shutil.copytree(ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
@@ -91,9 +106,6 @@ def make_project(where: Path, overrides: dict) -> Path:
 
 def bare_loop_seconds(run: Training) -> float:
     """Time the same optimizer steps as ``run`` in a bare loop on the same model."""
-    from path_unlearning.modeling.model import pad_batch
-    from path_unlearning.modeling.train import optimizer_steps
-
     config = run.config
     loader = DataLoader(
         run.examples, batch_size=config.batch_size,
@@ -125,13 +137,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
     args = parser.parse_args()
 
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    from path_unlearning import plan as plan_module
-    from path_unlearning.modeling import stages
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    hf_logging.disable_progress_bar()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-staged-"))
     pretrain_cache, stage_cache = workdir / "pretrain_cache", workdir / "stage_cache"
@@ -141,6 +149,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     os.chdir(project)
     bootstrap_project(project)
     logging.getLogger("kedro").setLevel(logging.WARNING)
+    logging.getLogger("kedro_viz").setLevel(logging.ERROR)
 
     trainings: list[Training] = []
     real_train = stages.train
@@ -190,8 +199,10 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                            ("  of which inside the training loop", in_train),
                            ("pure forward+backward+AdamW (bare loop)", pure)):  # fmt: skip
         print(f"{label:39}{seconds:9.1f} {seconds / pure:8.3f}")
-    print(f"ratio staged_finetune / pure = {staged_seconds / pure:.3f} (goal <= 1.15); "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"ratio staged_finetune / pure = {staged_seconds / pure:.3f} (goal <= 1.15); "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     if args.keep:
         print(f"project kept in {project}")
     else:
@@ -199,8 +210,6 @@ def main() -> None:  # noqa: PLR0915 - a linear script
 
 
 def _steps(run: Training) -> int:
-    from path_unlearning.modeling.train import optimizer_steps
-
     return optimizer_steps(len(run.examples), run.config)
 
 

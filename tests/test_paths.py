@@ -174,9 +174,6 @@ def test_prefix_seed_is_deterministic_and_depends_on_prefix_and_seed_only() -> N
     assert prefix_seed(0, "BC") != prefix_seed(1, "BC")
     assert prefix_seed(0, "") != prefix_seed(0, "A")
     assert 0 <= prefix_seed(7, "ABC") < 2**32
-    # "AB" is the same training whether it belongs to ABC or is CAB's retrain
-    # reference: the seed is computed from the prefix, with no path in sight.
-    seeds_via_paths = {
-        path: prefix_seed(0, path[:2]) for path in ("ABC", "ACB") if path[:2] == "AB"
-    }
-    assert set(seeds_via_paths.values()) == {prefix_seed(0, retrain_reference("CAB", "C"))}
+    # "AB" is one training whether it is a prefix of ABC or the retrain reference of
+    # CAB: the seed is computed from the prefix, with no path in sight.
+    assert prefix_seed(0, "ABC"[:2]) == prefix_seed(0, retrain_reference("CAB", "C"))

@@ -8,7 +8,8 @@ import torch
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
-from kedro.pipeline import Pipeline
+from kedro.io import AbstractVersionedDataset
+from kedro.pipeline import Node, Pipeline
 
 from path_unlearning import plan
 from path_unlearning.errors import ConfigError
@@ -37,9 +38,12 @@ class ExperimentPlanHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
+        params = context.config_loader["parameters"]
         previous = plan.current_plan()
-        if plan.set_parameters(context.config_loader["parameters"]) != previous:
+        if plan.set_parameters(params) != previous:
             _forget_built_pipelines()
+        if params.get("torch_threads"):
+            torch.set_num_threads(int(params["torch_threads"]))
 
     @hook_impl
     def before_pipeline_run(
@@ -69,3 +73,51 @@ def _forget_built_pipelines() -> None:
     """
     with pipelines._lock:
         pipelines._is_data_loaded = False
+
+
+# Lineage: the versions of the report's input tables. A node cannot see the
+# catalog, so LineageHook fills the node input named LINEAGE_INPUT just before the
+# node runs (``before_node_run`` may return replacement inputs). The versions are
+# those of the node's other inputs, resolved on the datasets just loaded: latest,
+# or pinned with ``--load-versions``. No state is kept between nodes.
+LINEAGE_INPUT = "report_lineage"
+
+
+def dataset_lineage(catalog: Any, name: str) -> dict[str, Any]:
+    """Version, type and file path of one catalog dataset.
+
+    Args:
+        catalog: The run's ``DataCatalog``.
+        name: A dataset name.
+
+    Returns:
+        ``{"version", "type", "filepath"}``; ``version`` is ``None`` for an
+        unversioned dataset.
+    """
+    dataset = catalog.get(name) if hasattr(catalog, "get") else None
+    if dataset is None:
+        return {"version": None, "type": "", "filepath": ""}
+    version = None
+    if isinstance(dataset, AbstractVersionedDataset):
+        version = dataset.resolve_load_version()
+    filepath = getattr(dataset, "_filepath", "")
+    return {
+        "version": version,
+        "type": f"{type(dataset).__module__}.{type(dataset).__qualname__}",
+        "filepath": str(filepath) if filepath else "",
+    }
+
+
+class LineageHook:
+    """Hands the versions of a node's inputs to its ``report_lineage`` input."""
+
+    @hook_impl
+    def before_node_run(
+        self, node: Node, catalog: Any, inputs: dict[str, Any], is_async: bool, run_id: str
+    ) -> dict[str, Any] | None:
+        """Replace ``report_lineage`` with the versions of the node's other inputs."""
+        if LINEAGE_INPUT not in node.inputs:
+            return None
+        names = [n for n in node.inputs if n != LINEAGE_INPUT and not n.startswith("params:")]
+        datasets = {name: dataset_lineage(catalog, name) for name in names}
+        return {LINEAGE_INPUT: {"run_id": run_id, "datasets": datasets}}

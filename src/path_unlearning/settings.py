@@ -1,8 +1,8 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
-from path_unlearning.hooks import ExperimentPlanHook
+from path_unlearning.hooks import ExperimentPlanHook, LineageHook
 
-HOOKS = (ExperimentPlanHook(),)
+HOOKS = (ExperimentPlanHook(), LineageHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -37,7 +37,7 @@ def counting_train(monkeypatch) -> list[str]:
     return calls
 
 
-def _stage(base, tokenizer, data, cache, prefix="C", parent=None, config=CONFIG, lora=LORA):
+def _stage(base, tokenizer, data, cache, *, prefix="C", parent=None, config=CONFIG, lora=LORA):
     return stages.train_stage(base, parent, data, tokenizer, prefix, lora, config, cache)
 
 
@@ -76,7 +76,7 @@ def test_second_call_reuses_the_cache_without_training(
     ],
     ids=["lr", "epochs", "seed", "lora", "prefix"],
 )
-def test_changed_inputs_change_the_fingerprint_and_retrain(
+def test_changed_inputs_change_the_fingerprint_and_retrain(  # noqa: PLR0917 - fixtures
     tiny_base_model, word_tokenizer, records, tmp_path, counting_train, change
 ):
     cache = TrainingCache(tmp_path)
@@ -107,8 +107,12 @@ def test_a_changed_parent_changes_the_child_fingerprint(
     parent_1, _ = _stage(tiny_base_model, word_tokenizer, records, cache, prefix="B")
     parent_2, _ = _stage(tiny_base_model, word_tokenizer, records, cache, prefix="B",
                          config=TrainConfig(lr=3e-2, batch_size=8, seed=5))  # fmt: skip
-    child_1, _ = _stage(tiny_base_model, word_tokenizer, records, cache, "BC", parent_1)
-    child_2, _ = _stage(tiny_base_model, word_tokenizer, records, cache, "BC", parent_2)
+    child_1, _ = _stage(
+        tiny_base_model, word_tokenizer, records, cache, prefix="BC", parent=parent_1
+    )
+    child_2, _ = _stage(
+        tiny_base_model, word_tokenizer, records, cache, prefix="BC", parent=parent_2
+    )
     assert len(counting_train) == 4
     assert child_1.metadata["parent"] == parent_1.metadata["fingerprint"]
     assert child_1.metadata["fingerprint"] != child_2.metadata["fingerprint"]

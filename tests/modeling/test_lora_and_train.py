@@ -38,8 +38,8 @@ def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _assert_same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
     assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
 
 
 def test_train_updates_only_the_lora_weights(tiny_base_model, word_tokenizer, stage_data):

@@ -6,10 +6,9 @@ import base64
 
 import pandas as pd
 
-from path_unlearning.report import document
+from path_unlearning.report import document, tables
 from path_unlearning.report.figures import figure_png
 from path_unlearning.report.verdicts import compute_verdicts
-from path_unlearning.report import tables
 from tests.report import synthetic as syn
 
 

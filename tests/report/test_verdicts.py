@@ -82,11 +82,17 @@ def test_unlearning_speed_fastest_and_slowest() -> None:
     speed = verdicts.unlearning_speed(traj, fraction=0.5)
     ga = speed[speed["method"] == "ga"]
     # C first drops 3 nats/step, C last 1 nat/step: target = 0.5 * ~15 = 7.5
-    assert set(ga.iloc[:2]["path"]) == {"CAB", "CBA"} and (ga.iloc[:2]["steps_to_target"] == 3).all()
-    assert set(ga.iloc[-2:]["path"]) == {"ABC", "BAC"} and ga.iloc[-2:]["steps_to_target"].isna().all()
+    assert (
+        set(ga.iloc[:2]["path"]) == {"CAB", "CBA"} and (ga.iloc[:2]["steps_to_target"] == 3).all()
+    )
+    assert (
+        set(ga.iloc[-2:]["path"]) == {"ABC", "BAC"} and ga.iloc[-2:]["steps_to_target"].isna().all()
+    )
     assert list(ga["rank"]) == [1, 2, 3, 4, 5, 6]
     rows = verdicts.speed_verdict(speed)
-    assert rows[0]["scope"] == "ga" and "slowest" in rows[0]["detail"] and "never" in rows[0]["detail"]
+    assert (
+        rows[0]["scope"] == "ga" and "slowest" in rows[0]["detail"] and "never" in rows[0]["detail"]
+    )
     traj_rev, _ = _inputs(recency=False)
     rev = verdicts.unlearning_speed(traj_rev, fraction=0.5)
     assert rev[rev["method"] == "ga"].iloc[0]["position"] == 3  # now C last is fastest
@@ -154,3 +160,18 @@ def test_summary_table_shape_one_seed() -> None:
     dependence = v.summary[v.summary["verdict"] == "path_dependence"]
     assert dependence["holds"].isna().all()
     assert dependence["detail"].str.contains("unavailable").all()
+
+
+def test_single_path_run_says_there_is_nothing_to_compare() -> None:
+    trajs = syn.trajectories(paths=("BCA",), methods=("npo",), seeds=(0,))
+    traj = tables.concat_trajectories(list(trajs.values()))
+    fits = pd.DataFrame([{"method": "npo", "slope": math.nan, "intercept": math.nan,
+                          "r2": math.nan, "n_points": 0}])  # fmt: skip
+    v = verdicts.compute_verdicts(traj, syn.evaluation_scores(trajs), fits)
+    assert v.summary["holds"].isna().all()
+    details = dict(zip(v.summary["verdict"], v.summary["detail"]))
+    assert "no method x seed cell compares" in details["recency_effect"]
+    assert "only one path (BCA)" in details["unlearning_speed"]
+    assert "only one path, no spread" in details["path_dependence"]
+    assert "no fit" in details["divergence_growth"]
+    assert "too few distinct positions" in details["starting_point"]

@@ -1,6 +1,11 @@
 """Report core: Table 1, figures, verdicts and the report document (no Kedro imports)."""
 
-from path_unlearning.report.document import ReportContent, ReportFigure, render_html, render_markdown
+from path_unlearning.report.document import (
+    ReportContent,
+    ReportFigure,
+    render_html,
+    render_markdown,
+)
 from path_unlearning.report.tables import (
     concat_trajectories,
     starting_points,
@@ -8,7 +13,7 @@ from path_unlearning.report.tables import (
     table1_display,
     trajectory_bands,
 )
-from path_unlearning.report.verdicts import VerdictSettings, Verdicts, compute_verdicts
+from path_unlearning.report.verdicts import Verdicts, VerdictSettings, compute_verdicts
 
 __all__ = [
     "ReportContent",

@@ -2,7 +2,7 @@
 
 Figures are embedded as base64 PNG data URIs, so either file can be read alone.
 The document states the run's parameters and the versions of the input tables
-(recorded by :class:`path_unlearning.pipelines.report.lineage.LineageHook`).
+(recorded by :class:`path_unlearning.hooks.LineageHook`).
 """
 
 from __future__ import annotations

@@ -222,8 +222,14 @@ def _draw_references(ax: Axes, references: pd.DataFrame) -> None:
 
 
 def _plotly_bands(
-    fig: go.Figure, bands: pd.DataFrame, colors: dict[str, str], row: int, col: int, legend: bool
+    fig: go.Figure,
+    bands: pd.DataFrame,
+    colors: dict[str, str],
+    *,
+    cell: tuple[int, int],
+    legend: bool,
 ) -> None:
+    row, col = cell
     for path in path_order(bands):
         curve = bands[bands["path"] == path].sort_values("step")
         band = curve[np.isfinite(curve["lower"]) & np.isfinite(curve["upper"])]
@@ -240,7 +246,9 @@ def _plotly_bands(
                       row=row, col=col)  # fmt: skip
 
 
-def plotly_curves(bands: pd.DataFrame, column: str = "forget_label_ll", level: float = 0.95) -> go.Figure:
+def plotly_curves(
+    bands: pd.DataFrame, column: str = "forget_label_ll", level: float = 0.95
+) -> go.Figure:
     """Plotly version of :func:`plot_curves`."""
     methods = method_order(bands) or ["(none)"]
     colors = path_colors(path_order(bands))
@@ -248,7 +256,7 @@ def plotly_curves(bands: pd.DataFrame, column: str = "forget_label_ll", level: f
     for i, method in enumerate(methods, start=1):
         part = bands[bands["method"] == method]
         if len(part):
-            _plotly_bands(fig, part, colors, 1, i, legend=i == 1)
+            _plotly_bands(fig, part, colors, cell=(1, i), legend=i == 1)
         fig.update_xaxes(title_text="unlearning step", row=1, col=i)
     fig.update_yaxes(title_text=LL_LABELS.get(column, column), row=1, col=1)
     fig.update_layout(title=f"{LL_LABELS.get(column, column)} ({_band_note(bands, level)})",
@@ -268,14 +276,16 @@ def plotly_forget_and_facts(
         for col, bands in ((1, forget_bands), (2, facts_bands)):
             part = bands[bands["method"] == method]
             if len(part):
-                _plotly_bands(fig, part, colors, i, col, legend=i == 1 and col == 1)
+                _plotly_bands(fig, part, colors, cell=(i, col), legend=i == 1 and col == 1)
     fig.update_xaxes(title_text="unlearning step")
     fig.update_layout(title=f"forgetting and retained facts ({_band_note(forget_bands, level)})",
                       legend_title_text="path", height=320 * len(methods))  # fmt: skip
     return fig
 
 
-def plotly_divergence(curve: pd.DataFrame, fits: pd.DataFrame, references: pd.DataFrame) -> go.Figure:
+def plotly_divergence(
+    curve: pd.DataFrame, fits: pd.DataFrame, references: pd.DataFrame
+) -> go.Figure:
     """Plotly version of :func:`plot_divergence`."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
         "divergence between paths (dashed: fitted exponential)",

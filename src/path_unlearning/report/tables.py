@@ -160,9 +160,7 @@ def trajectory_bands(
     keys = ["method", "path", "position", "step"]
     for (method, path, position, step), group in trajectories.groupby(keys, sort=False):
         band = mean_band(group[column], level, kind)
-        rows.append(
-            {"method": method, "path": path, "position": position, "step": step, **band}
-        )
+        rows.append({"method": method, "path": path, "position": position, "step": step, **band})
     columns = [*keys, "mean", "std", "lower", "upper", "n"]
     return sort_rows(pd.DataFrame(rows, columns=columns), ["method", "position", "path", "step"])
 
@@ -267,9 +265,12 @@ def reference_distances(scores: pd.DataFrame) -> pd.DataFrame:
     kept = scores[scores["metric"].isin(list(metrics))]
     if kept.empty:
         return pd.DataFrame(columns=["method", "position", "path", "before", "after"])
-    wide = kept.pivot_table(
-        index=["method", "position", "path"], columns="metric", values="value", aggfunc="mean"
-    ).rename(columns=metrics)
+    means = kept.groupby(["method", "position", "path", "metric"], sort=False)["value"].mean()
+    wide = means.unstack("metric").rename(columns=metrics)
     wide.columns.name = None
     wide = wide.reindex(columns=["before", "after"]).reset_index()
-    return sort_rows(wide, ["method", "position", "path"])
+    rank = {m: i for i, m in enumerate(pd.unique(scores["method"]))}
+    wide = wide.assign(_rank=wide["method"].map(rank)).sort_values(
+        ["_rank", "position", "path"], kind="stable"
+    )
+    return wide.drop(columns="_rank").reset_index(drop=True)

@@ -132,8 +132,8 @@ def recency_cells(forget: pd.DataFrame) -> pd.DataFrame:
         holds`` (``holds`` is NA where the cell tells nothing).
     """
     rows = []
-    for (method, seed), cell in forget.groupby(["method", "seed"], sort=False):
-        cell = cell.dropna(subset=["forget_score"])
+    for (method, seed), group in forget.groupby(["method", "seed"], sort=False):
+        cell = group.dropna(subset=["forget_score"])
         is_last = cell["position"] == cell["path"].str.len()
         last = sorted(cell.loc[is_last, "path"])
         low = float(cell["forget_score"].min()) if len(cell) else math.nan
@@ -227,9 +227,20 @@ def speed_verdict(speed: pd.DataFrame, digits: int = 3) -> list[dict]:
     rows = []
     for method, part in speed.groupby("method", sort=False):
         fast, slow = part.iloc[0], part.iloc[-1]
-        if not part["target"].iloc[0] > 0:
+        if len(part) < 2:
             rows.append(_row("unlearning_speed", str(method), None, math.nan,
-                             f"{method}: no path lowered the forget-label log-likelihood"))
+                             f"{method}: only one path ({fast['path']}), nothing to compare"))  # fmt: skip
+            continue
+        if not part["target"].iloc[0] > 0:
+            rows.append(
+                _row(
+                    "unlearning_speed",
+                    str(method),
+                    None,
+                    math.nan,
+                    f"{method}: no path lowered the forget-label log-likelihood",
+                )
+            )
             continue
         target = _fmt(float(fast["target"]), digits)
         rows.append(_row(
@@ -299,7 +310,9 @@ def path_dependence_verdict(table: pd.DataFrame, ratio: float, digits: int = 3) 
             f"{rec['method']} {rec['metric']}: across paths std {_fmt(rec['path_std'], digits)} "
             f"(range {_fmt(rec['path_min'], digits)} to {_fmt(rec['path_max'], digits)})"
         )
-        if rec["n_seeds"] < 2:
+        if rec["n_paths"] < 2:
+            detail = f"{rec['method']} {rec['metric']}: only one path, no spread across paths"
+        elif rec["n_seeds"] < 2:
             detail = f"{head}; seed-to-seed spread unavailable (one seed), so it cannot be told from seed noise"
         elif pd.isna(rec["holds"]):
             detail = f"{head}; seed-to-seed std {_fmt(rec['seed_std'], digits)}: undecided"

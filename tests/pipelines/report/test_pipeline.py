@@ -14,7 +14,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import ParquetDataset
 from plotly import graph_objects as go
 
-from path_unlearning.pipelines.report.lineage import LINEAGE_INPUT, LineageHook
+from path_unlearning.hooks import LINEAGE_INPUT, LineageHook
 from path_unlearning.pipelines.report.pipeline import create_pipeline, trajectory_names
 from path_unlearning.plan import ExperimentPlan
 from tests.report import synthetic as syn
@@ -95,8 +95,15 @@ def test_pipeline_shape_follows_the_plan() -> None:
     assert len(expected) == 12 and "BCA.npo.trajectory" in expected
     assert gather.inputs == [LINEAGE_INPUT, "evaluation_scores", "path_divergence",
                              "divergence_fits", *expected]  # fmt: skip
-    assert pipe.inputs() == {LINEAGE_INPUT, "evaluation_scores", "path_divergence",
-                             "divergence_fits", "parameters", "params:report", *expected}
+    assert pipe.inputs() == {
+        LINEAGE_INPUT,
+        "evaluation_scores",
+        "path_divergence",
+        "divergence_fits",
+        "parameters",
+        "params:report",
+        *expected,
+    }
     assert set(FILE_OUTPUTS) <= pipe.all_outputs()
     assert {"report"} == {t for n in pipe.nodes for t in n.tags}
     one = create_pipeline(plan=ExperimentPlan(PLAN.stage_datasets, "C", ("BCA",), ("npo",)))
@@ -156,6 +163,7 @@ def test_one_seed_runs_without_bands(tmp_path: Path) -> None:
     assert "seed-to-seed spread unavailable (one seed)" in md
 
 
+@pytest.mark.filterwarnings("ignore:Save version")  # the older version saved on purpose
 def test_lineage_hook_records_input_versions(tmp_path: Path) -> None:
     """With the hook, the report names the versions that were loaded."""
     inputs = _inputs(seeds=(0,))

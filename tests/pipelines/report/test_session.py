@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from path_unlearning import settings
-from path_unlearning.pipelines.report.lineage import LineageHook
+from path_unlearning.hooks import LineageHook
 from tests.report.project_copy import copy_project, kedro, latest, seed_report_inputs
 
 

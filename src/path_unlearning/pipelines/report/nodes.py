@@ -136,6 +136,7 @@ def make_verdicts(
 
 
 def write_report(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+    *,
     table1: pd.DataFrame,
     verdicts: pd.DataFrame,
     recency: pd.DataFrame,

@@ -7,14 +7,13 @@ record the version of each input in one place.
 
 from __future__ import annotations
 
-import warnings
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from path_unlearning.pipelines import experiment_plan
+from path_unlearning.hooks import LINEAGE_INPUT
+from path_unlearning.pipelines import dotted_names_allowed, experiment_plan
 from path_unlearning.pipelines.report import nodes
-from path_unlearning.pipelines.report.lineage import LINEAGE_INPUT
 
 TABLES = ("evaluation_scores", "path_divergence", "divergence_fits")
 FIGURE_OUTPUTS = {
@@ -43,9 +42,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     inputs = [*TABLES, *trajectories]
     gather = update_wrapper(partial(nodes.gather_inputs, input_names=inputs), nodes.gather_inputs)
     fig1, fig3, div = (FIGURE_OUTPUTS[k] for k in ("figure1", "figure3", "divergence"))
-    with warnings.catch_warnings():
-        # Kedro warns about dotted names; "BCA.npo.trajectory" is the unlearn pipeline's output.
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
+    with dotted_names_allowed():
         gather_node = Node(gather, [LINEAGE_INPUT, *inputs],
                            ["report_trajectories", "report_input_versions"],
                            name="gather_report_inputs")  # fmt: skip
