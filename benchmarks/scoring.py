@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 import yaml
 
-from path_unlearning.data import synthetic
 from path_unlearning.metrics.eval_sets import probe_pairs
 from path_unlearning.modeling.model import build_tiny_llama, configure_torch_for_cpu
 from path_unlearning.modeling.scoring import encode_batches, score_batches

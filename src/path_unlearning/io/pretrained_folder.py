@@ -34,7 +34,7 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
     place, so an interrupted save never looks like a finished version.
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         filepath: str,

@@ -18,7 +18,7 @@ from path_unlearning.modeling.scoring import encode_batches, mean_loglik, respon
 class EvalSets:
     """The evaluation sets, tokenized once into padded batches."""
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         tokenizer: PreTrainedTokenizerBase,
         forget_eval: pd.DataFrame,

@@ -11,7 +11,7 @@ from path_unlearning.data.chat import prompt_text
 
 
 @torch.no_grad()
-def generate_responses(  # noqa: PLR0913
+def generate_responses(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str],

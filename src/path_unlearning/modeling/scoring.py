@@ -82,7 +82,7 @@ def response_logits(
     model.eval()
     out = []
     for batch in batches:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        out.append((logits[:, :-1].float().cpu(), (batch["labels"][:, 1:] != IGNORE_INDEX).cpu()))
+        logits = model(input_ids=batch["input_ids"].to(device),
+                       attention_mask=batch["attention_mask"].to(device)).logits
+        out.append((logits[:, :-1].float().cpu(), batch["labels"][:, 1:] != IGNORE_INDEX))
     return out

@@ -106,8 +106,8 @@ def train(
     rows, step, tokens, micro_losses = [], 0, 0, []
     progress = tqdm(total=total_steps, desc=description, leave=False)
     while step < total_steps:
-        for batch in loader:
-            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+        for cpu_batch in loader:
+            batch = {k: v.to(accelerator.device) for k, v in cpu_batch.items()}
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)

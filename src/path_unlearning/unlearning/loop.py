@@ -9,6 +9,7 @@ stops it cleanly.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,8 @@ import pandas as pd
 import torch
 from accelerate import Accelerator
 from peft import PeftModel
-from transformers import PreTrainedModel
 from tqdm.auto import tqdm
+from transformers import PreTrainedModel
 
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
@@ -68,6 +69,21 @@ def start_model(
     if continue_adapter:
         return path_adapter.attach(base_model)
     return new_adapter(merged_model(base_model, path_adapter), lora_params, seed)
+
+
+def _forget_batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Endless shuffled batches of example indices, reshuffled each epoch.
+
+    They depend only on the unlearning seed, so every path sees the same forget
+    batches in the same order: the runs differ only by the model.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start : start + batch_size]
+        if n < batch_size:
+            yield order
 
 
 def _probe_row(model: PeftModel, probes: dict[str, list[dict[str, torch.Tensor]]]) -> dict:
@@ -122,24 +138,16 @@ def unlearn(
                            warmup_frac=config.warmup_frac, decay_frac=config.decay_frac)
     scheduler = make_scheduler(optimizer, schedule, config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
-    # The batches depend only on the unlearning seed, so every path sees the
-    # same forget batches in the same order: the run differs only by the model.
-    generator = torch.Generator().manual_seed(config.seed)
-    order = torch.randperm(len(forget_examples), generator=generator)
+    batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)
 
     start = _probe_row(model, probes)
     rows = [{"step": 0, "loss": float("nan"), "lr": 0.0, **start}]
     checkpoints = {0: AdapterCheckpoint.from_model(model, {"step": 0})}
     diverged = not _finite(start)
-    cursor = 0
     for step in tqdm(range(1, config.steps + 1), desc=f"unlearn {config.method}", leave=False):
         if diverged:
             break
-        if cursor + config.batch_size > len(order):
-            order = torch.randperm(len(forget_examples), generator=generator)
-            cursor = 0
-        idx = order[cursor : cursor + config.batch_size]
-        cursor += config.batch_size
+        idx = next(batches)
         batch = pad_batch([forget_examples[i] for i in idx], pad_id)
         batch = {k: v.to(accelerator.device) for k, v in batch.items()}
 

@@ -69,7 +69,7 @@ def make_eval_sets(
             pd.DataFrame(generic, columns=["prompt", "response"]))
 
 
-def build_tokenizer(  # noqa: PLR0913 - one input per table keeps the lineage visible
+def build_tokenizer(
     corpus: pd.DataFrame,
     facts: pd.DataFrame,
     math: pd.DataFrame,

@@ -32,7 +32,7 @@ def _unlearned(base: PreTrainedModel, path_model: PreTrainedModel, series: Adapt
     return adapter.attach(on)
 
 
-def evaluate_before(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+def evaluate_before(
     base_model: PreTrainedModel,
     path_adapter: AdapterCheckpoint,
     reference_adapter: AdapterCheckpoint,
@@ -59,7 +59,7 @@ def evaluate_before(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
     return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
 
 
-def evaluate_unlearned(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+def evaluate_unlearned(
     base_model: PreTrainedModel,
     path_adapter: AdapterCheckpoint,
     reference_adapter: AdapterCheckpoint,

@@ -135,7 +135,7 @@ def make_verdicts(
     return v.summary, v.recency, v.speed, v.path_dependence, v.starting_points
 
 
-def write_report(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+def write_report(
     *,
     table1: pd.DataFrame,
     verdicts: pd.DataFrame,

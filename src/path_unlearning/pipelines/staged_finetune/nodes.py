@@ -43,7 +43,7 @@ def prepare_base_model(
     )
 
 
-def train_prefix(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+def train_prefix(
     base_model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     stage_records: pd.DataFrame,

@@ -20,7 +20,7 @@ _CONFIG_KEYS = {f.name for f in fields(UnlearnConfig)} - {"method", "seed", "hpa
 _START_COLUMNS = ["forget_label_ll", "paraphrase_ll", "facts_ll", "math_ll"]
 
 
-def unlearn_path(  # noqa: PLR0913 - the node's inputs, named for kedro-viz
+def unlearn_path(
     base_model: PreTrainedModel,
     path_adapter: AdapterCheckpoint,
     tokenizer: PreTrainedTokenizerBase,
