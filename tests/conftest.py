@@ -54,13 +54,21 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
-def _restore_experiment_plan():
-    """The plan set by a Kedro session is module state; don't leak it between tests."""
+def _restore_global_state():
+    """Don't leak process state between tests.
+
+    The plan set by a Kedro session is module state; training flushes denormal
+    floats to zero (``configure_torch_for_cpu``), which breaks code that needs
+    subnormals, e.g. hypothesis' float strategies.
+    """
+    import torch
+
     from path_unlearning import plan
 
     saved = plan._current
     yield
     plan._current = saved
+    torch.set_flush_denormal(False)
 
 
 @pytest.fixture(scope="session")
