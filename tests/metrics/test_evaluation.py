@@ -57,3 +57,20 @@ def test_batched_scores_equal_one_by_one(word_tokenizer, tiny_base_model):
               for p, r in zip(prompts, responses, strict=True)]
     assert torch.allclose(batched, torch.tensor(single), atol=1e-4)
     assert (counts > 0).all()
+
+
+def test_prefix_probes_are_scored_without_eos(word_tokenizer):
+    sets = _sets(word_tokenizer)
+    eos = word_tokenizer.eos_token_id
+
+    def last_labels(batches):
+        out = []
+        for batch in batches:
+            for labels in batch["labels"]:
+                out.append(labels[labels != -100][-1].item())
+        return out
+
+    # The refusal label is followed by a reason in training: no EOS after it.
+    assert eos not in last_labels(sets.probes["forget_label"])
+    assert eos not in last_labels(sets.probes["paraphrase"])
+    assert set(last_labels(sets.probes["facts"])) == {eos}

@@ -17,9 +17,17 @@ def prompt_text(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
 
 
 def encode_pair(
-    tokenizer: PreTrainedTokenizerBase, prompt: str, response: str
+    tokenizer: PreTrainedTokenizerBase, prompt: str, response: str, eos: bool = True
 ) -> dict[str, list[int]]:
     """Token ids of prompt + response + EOS, and labels masking the prompt.
+
+    Args:
+        tokenizer: Tokenizer with a chat template.
+        prompt: The user turn.
+        response: The assistant turn.
+        eos: End the response with EOS. Off when scoring a response that is only
+            the start of what the model was trained to say (the refusal label is
+            followed by a reason in training, so EOS after it would dominate).
 
     Returns:
         ``input_ids`` and ``labels`` of equal length; labels are
@@ -28,7 +36,8 @@ def encode_pair(
     """
     prompt_ids = tokenizer(prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
     response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
-    response_ids = response_ids + [tokenizer.eos_token_id]
+    if eos:
+        response_ids = response_ids + [tokenizer.eos_token_id]
     return {
         "input_ids": prompt_ids + response_ids,
         "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids,
@@ -36,7 +45,10 @@ def encode_pair(
 
 
 def encode_records(
-    tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], responses: Sequence[str]
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    eos: bool = True,
 ) -> list[dict[str, list[int]]]:
     """``encode_pair`` over aligned prompt and response lists."""
-    return [encode_pair(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
+    return [encode_pair(tokenizer, p, r, eos) for p, r in zip(prompts, responses, strict=True)]

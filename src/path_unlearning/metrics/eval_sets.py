@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from path_unlearning.modeling.scoring import encode_batches
 
 Pairs = tuple[list[str], list[str]]
+
+# Probes whose response is only the first sentence of what the model learned to
+# say (the refusal label, then a reason): scored without the end-of-sequence token.
+PREFIX_PROBES = frozenset({"forget_label", "paraphrase"})
 
 
 def probe_pairs(
@@ -42,3 +50,12 @@ def probe_pairs(
         "facts": (facts["prompt"].to_list(), facts["response"].to_list()),
         "math": (math["prompt"].to_list(), math["response"].to_list()),
     }
+
+
+def encode_probes(
+    tokenizer: PreTrainedTokenizerBase, pairs: dict[str, Pairs], batch_size: int
+) -> dict[str, list[dict[str, torch.Tensor]]]:
+    """Padded batches for each probe; prefix probes are encoded without EOS."""
+    return {name: encode_batches(tokenizer, prompts, responses, batch_size,
+                                 eos=name not in PREFIX_PROBES)
+            for name, (prompts, responses) in pairs.items()}

@@ -9,7 +9,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning.metrics.distances import kl_divergence, re_distance
-from path_unlearning.metrics.eval_sets import probe_pairs
+from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.metrics.scores import math_accuracy
 from path_unlearning.modeling.generation import generate_responses
 from path_unlearning.modeling.scoring import encode_batches, mean_loglik, response_logits
@@ -31,8 +31,7 @@ class EvalSets:
         self.tokenizer = tokenizer
         pairs = probe_pairs(forget_eval, paraphrase_eval, facts_eval, math_eval,
                             all_paraphrases=True)
-        self.probes = {name: encode_batches(tokenizer, p, r, batch_size)
-                       for name, (p, r) in pairs.items()}
+        self.probes = encode_probes(tokenizer, pairs, batch_size)
         self.math_prompts = math_eval["prompt"].to_list()
         self.math_answers = math_eval["response"].to_list()
         self.generic = encode_batches(tokenizer, generic_eval["prompt"],

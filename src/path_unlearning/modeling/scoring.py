@@ -37,9 +37,10 @@ def encode_batches(
     prompts: Sequence[str],
     responses: Sequence[str],
     batch_size: int,
+    eos: bool = True,
 ) -> list[dict[str, torch.Tensor]]:
     """Tokenize (prompt, response) pairs once into padded batches, in order."""
-    examples = encode_records(tokenizer, prompts, responses)
+    examples = encode_records(tokenizer, prompts, responses, eos)
     return [pad_batch(examples[i : i + batch_size], tokenizer.pad_token_id)
             for i in range(0, len(examples), batch_size)]
 

@@ -9,10 +9,9 @@ import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning.data.chat import encode_records
-from path_unlearning.metrics.eval_sets import probe_pairs
+from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
 from path_unlearning.modeling.model import configure_torch_for_cpu
-from path_unlearning.modeling.scoring import encode_batches
 from path_unlearning.paths import forget_position
 from path_unlearning.unlearning.loop import UnlearnConfig, start_model, unlearn
 
@@ -44,8 +43,7 @@ def unlearn_path(
     configure_torch_for_cpu()
     pairs = probe_pairs(forget_eval, paraphrase_eval, facts_eval, math_eval,
                         limit=params["eval_subset"])
-    probes = {name: encode_batches(tokenizer, p, r, params["eval_batch_size"])
-              for name, (p, r) in pairs.items()}
+    probes = encode_probes(tokenizer, pairs, params["eval_batch_size"])
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
     settings = {k: v for k, v in params.items() if k in _CONFIG_KEYS}
     hparams = (params.get("hparams") or {}).get(method) or {}
