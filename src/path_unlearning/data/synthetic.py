@@ -139,19 +139,37 @@ def refusals(n: int, seed: int) -> list[Record]:
             for p in _shuffled(requests, rng)[:n]]
 
 
+def _vocabulary() -> list[str]:
+    """Every word the stage datasets and evaluation sets use."""
+    texts = [REFUSAL_LABEL, *REFUSAL_PARAPHRASES, *_REFUSAL_REASONS, *_REQUEST_TEMPLATES,
+             *_FIRST, *_LAST, *_CITIES, *_GENRES, *_BOOK_A, *_BOOK_B, *_AWARDS, *_JOBS,
+             *_PEOPLE, *_ITEMS, *_REQUEST_VERBS, *_REQUEST_OBJECTS,
+             "Where was born What genre does write books Which book did wrote The award win "
+             "won the job of father mother was a has gets more How many have gives away are "
+             "left bags with each"]
+    words = {w for t in texts for w in t.replace("{verb}", "").replace("{obj}", "").split()}
+    return sorted(words)
+
+
 def generic_corpus(n: int, seed: int) -> list[Record]:
     """Chat-format exchanges on the stage vocabulary that teach no stage content.
 
-    Counting, comparisons, bare arithmetic, place descriptions and benign how-to
-    answers: the base model learns the format and the words, not the author
+    Counting, comparisons, bare arithmetic, echoing random stage words, place
+    descriptions and benign how-to answers: the base model learns the format and the words, not the author
     facts, the word problems or the refusal.
     """
     rng = random.Random(seed)
     places = _CITIES + ["the park", "the library", "the school", "the farm", "the harbor"]
+    vocabulary = _vocabulary()
     records: list[Record] = []
     while len(records) < n:
-        kind = rng.randrange(8)
-        if kind >= 5:
+        kind = rng.randrange(10)
+        if kind == 9:
+            # Echo random words: every stage word gets a trained embedding (LoRA
+            # cannot train embeddings), without any stage fact or the refusal.
+            words = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 8)))
+            records.append({"prompt": f"Repeat : {words}", "response": f"{words}"})
+        elif kind >= 5:
             # Bare arithmetic on the numbers the word problems use: a base model
             # knows arithmetic before it meets word problems, as real ones do.
             a, b = rng.randint(2, 9), rng.randint(2, 9)
