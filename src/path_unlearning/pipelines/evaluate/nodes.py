@@ -18,7 +18,7 @@ from path_unlearning.metrics.evaluation import (
 from path_unlearning.metrics.scores import facts_utility, forget_score
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_model
 from path_unlearning.modeling.model import configure_torch_for_cpu
-from path_unlearning.modeling.scoring import encode_batches, response_logits
+from path_unlearning.modeling.scoring import response_logits
 
 SCORE_COLUMNS = ["path", "method", "seed", "position", "metric", "value"]
 
@@ -32,16 +32,25 @@ def _unlearned(base: PreTrainedModel, path_model: PreTrainedModel, series: Adapt
     return adapter.attach(on)
 
 
-def evaluate_before(
-    base_model: PreTrainedModel,
-    path_adapter: AdapterCheckpoint,
-    reference_adapter: AdapterCheckpoint,
+def prepare_eval_sets(
     tokenizer: PreTrainedTokenizerBase,
     forget_eval: pd.DataFrame,
     paraphrase_eval: pd.DataFrame,
     facts_eval: pd.DataFrame,
     math_eval: pd.DataFrame,
     generic_eval: pd.DataFrame,
+    params: dict[str, Any],
+) -> EvalSets:
+    """Tokenize the evaluation sets once for every evaluation node of the run."""
+    return EvalSets(tokenizer, forget_eval, paraphrase_eval, facts_eval, math_eval,
+                    generic_eval, params["batch_size"])
+
+
+def evaluate_before(
+    base_model: PreTrainedModel,
+    path_adapter: AdapterCheckpoint,
+    reference_adapter: AdapterCheckpoint,
+    eval_sets: EvalSets,
     params: dict[str, Any],
 ) -> pd.DataFrame:
     """Scores of a path's fine-tuned model, and its distance to the retrain reference.
@@ -50,12 +59,10 @@ def evaluate_before(
         One row per metric (``metric``, ``value``).
     """
     configure_torch_for_cpu()
-    sets = EvalSets(tokenizer, forget_eval, paraphrase_eval, facts_eval, math_eval,
-                    generic_eval, params["batch_size"])
     model = merged_model(base_model, path_adapter)
-    scores = model_scores(model, sets, params)
+    scores = model_scores(model, eval_sets, params)
     reference = merged_model(base_model, reference_adapter)
-    scores.update(model_distance(model, reference, sets.generic))
+    scores.update(model_distance(model, reference, eval_sets.generic))
     return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
 
 
@@ -65,12 +72,7 @@ def evaluate_unlearned(
     reference_adapter: AdapterCheckpoint,
     unlearned: AdapterSeries,
     before: pd.DataFrame,
-    tokenizer: PreTrainedTokenizerBase,
-    forget_eval: pd.DataFrame,
-    paraphrase_eval: pd.DataFrame,
-    facts_eval: pd.DataFrame,
-    math_eval: pd.DataFrame,
-    generic_eval: pd.DataFrame,
+    eval_sets: EvalSets,
     params: dict[str, Any],
     position: int,
 ) -> pd.DataFrame:
@@ -80,17 +82,15 @@ def evaluate_unlearned(
         Tidy rows ``path, method, seed, position, metric, value``.
     """
     configure_torch_for_cpu()
-    sets = EvalSets(tokenizer, forget_eval, paraphrase_eval, facts_eval, math_eval,
-                    generic_eval, params["batch_size"])
     b = dict(zip(before["metric"], before["value"], strict=True))
     path_model = merged_model(base_model, path_adapter)
-    reference_logits = response_logits(merged_model(base_model, reference_adapter), sets.generic)
+    reference_logits = response_logits(merged_model(base_model, reference_adapter), eval_sets.generic)
     path, method = unlearned.metadata["path"], unlearned.metadata["method"]
     rows = []
     for seed in unlearned.metadata["seeds"]:
         model = _unlearned(base_model, path_model, unlearned, seed, unlearned.steps(seed)[-1])
-        a = model_scores(model, sets, params)
-        a.update(logits_distance(response_logits(model, sets.generic), reference_logits))
+        a = model_scores(model, eval_sets, params)
+        a.update(logits_distance(response_logits(model, eval_sets.generic), reference_logits))
         label = forget_score(b["ll_forget_label"], a["ll_forget_label"])
         para = forget_score(b["ll_paraphrase"], a["ll_paraphrase"])
         metrics = {
@@ -124,9 +124,7 @@ def combine_tables(*tables: pd.DataFrame) -> pd.DataFrame:
 
 def measure_path_divergence(
     base_model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    generic_eval: pd.DataFrame,
-    params: dict[str, Any],
+    eval_sets: EvalSets,
     *adapters_and_series: AdapterCheckpoint | AdapterSeries,
 ) -> pd.DataFrame:
     """Pairwise RE distance between paths' unlearned models at every saved step.
@@ -138,8 +136,7 @@ def measure_path_divergence(
         Rows ``method, seed, step, path_a, path_b, re_distance, kl``.
     """
     configure_torch_for_cpu()
-    batches = encode_batches(tokenizer, generic_eval["prompt"], generic_eval["response"],
-                             params["batch_size"])
+    batches = eval_sets.generic
     pairs = list(zip(adapters_and_series[0::2], adapters_and_series[1::2], strict=True))
     logits = {}
     for path_adapter, s in pairs:

@@ -16,14 +16,14 @@ from path_unlearning.pipelines.evaluate.nodes import (
     evaluate_unlearned,
     fit_divergence,
     measure_path_divergence,
+    prepare_eval_sets,
 )
 
 EVAL_SETS = ["forget_eval", "paraphrase_eval", "facts_eval", "math_eval", "generic_eval"]
 
 
 def _path_template(position: int, methods: tuple[str, ...]) -> Pipeline:
-    common = {"tokenizer": "tokenizer", **{name: name for name in EVAL_SETS},
-              "params": "params:evaluate"}
+    common = {"eval_sets": "eval_sets", "params": "params:evaluate"}
     models = {"base_model": "base_model", "path_adapter": "adapter",
               "reference_adapter": "reference_adapter"}
     nodes = [Node(evaluate_before, {**models, **common}, "before_scores",
@@ -37,8 +37,7 @@ def _path_template(position: int, methods: tuple[str, ...]) -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     plan = kwargs.get("plan") or experiment_plan()
-    shared = {"base_model": "base_model", "tokenizer": "tokenizer",
-              **{name: name for name in EVAL_SETS}}
+    shared = {"base_model": "base_model", "eval_sets": "eval_sets"}
     per_path = []
     with dotted_names_allowed():
         for path in plan.paths:
@@ -49,11 +48,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ))
         divergence = [
             Node(measure_path_divergence,
-                 ["base_model", "tokenizer", "generic_eval", "params:evaluate",
+                 ["base_model", "eval_sets",
                   *[name for p in plan.paths for name in (f"{p}.adapter", f"{p}.{m}.unlearned")]],
                  f"{m}.path_divergence", name=f"path_divergence_{m}")
             for m in plan.methods
         ]
+    prepare = Node(prepare_eval_sets, ["tokenizer", *EVAL_SETS, "params:evaluate"], "eval_sets",
+                   name="prepare_eval_sets")
     summary = [
         Node(combine_tables, [f"{p}.{m}.scores" for p in plan.paths for m in plan.methods],
              "evaluation_scores", name="combine_scores"),
@@ -61,4 +62,4 @@ def create_pipeline(**kwargs) -> Pipeline:
              "path_divergence", name="combine_path_divergence"),
         Node(fit_divergence, "path_divergence", "divergence_fits", name="fit_divergence"),
     ]
-    return sum(per_path, Pipeline([])) + Pipeline(divergence + summary)
+    return Pipeline([prepare]) + sum(per_path, Pipeline([])) + Pipeline(divergence + summary)
