@@ -130,7 +130,6 @@ def train(
                 break
     progress.close()
     model.eval()
-    accelerator.unwrap_model(model)
     if accelerator.device.type != "cpu":
         # Frees accelerator memory; on a CPU it would only run a full gc.collect(),
         # which costs a few tenths of a second per stage in a large Kedro process.
