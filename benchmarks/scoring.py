@@ -41,8 +41,9 @@ def main() -> None:
     facts, math, math_test, refusals, corpus = make_stage_data(data_params)
     tokenizer = build_tokenizer(corpus, facts, math, math_test, refusals, model_params)
     forget, paraphrases, facts_eval, _ = make_eval_sets(facts, refusals, math_test, data_params)
-    prompts, responses = probe_pairs(forget, paraphrases, facts_eval, math_test,
-                                     all_paraphrases=True)["paraphrase"]
+    prompts, responses = probe_pairs(
+        forget, paraphrases, facts_eval, math_test, all_paraphrases=True
+    )["paraphrase"]
     model = build_tiny_llama(len(tokenizer), model_params["architecture"], seed=0).eval()
 
     batched = encode_batches(tokenizer, prompts, responses, args.batch_size)
@@ -57,8 +58,10 @@ def main() -> None:
             best = min(best, time.perf_counter() - start)
         timings[name] = (best, sums)
     assert torch.allclose(timings["batched"][1], timings["per-example"][1], atol=1e-3)
-    print(f"pairs scored:           {len(prompts)}  (batch size {args.batch_size}, "
-          f"{torch.get_num_threads()} threads)")
+    print(
+        f"pairs scored:           {len(prompts)}  (batch size {args.batch_size}, "
+        f"{torch.get_num_threads()} threads)"
+    )
     print(f"batched:                {timings['batched'][0]:.3f} s")
     print(f"per-example loop:       {timings['per-example'][0]:.3f} s")
     print(f"speed-up (loop/batched): {timings['per-example'][0] / timings['batched'][0]:.1f}x")

@@ -104,9 +104,7 @@ html_theme_options = {"collapse_navigation": False, "style_external_links": True
 # Add any paths that contain custom static files (such as style sheets) here,
 # relative to this directory. They are copied after the builtin static files,
 # so a file named "default.css" will overwrite the builtin "default.css".
-html_static_path = (
-    ["_static"] if (Path(__file__).parent / "_static").exists() else []
-)
+html_static_path = ["_static"] if (Path(__file__).parent / "_static").exists() else []
 
 # Custom sidebar templates, must be a dictionary that maps document names
 # to template names.

@@ -50,9 +50,11 @@ class ExperimentPlanHook:
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
         """Fail in one line, naming the command to run, if a checkpoint or table is missing."""
-        missing = sorted(name for name in pipeline.inputs()
-                         if not name.startswith("params:") and name != "parameters"
-                         and not catalog.exists(name))
+        missing = sorted(
+            name
+            for name in pipeline.inputs()
+            if not name.startswith("params:") and name != "parameters" and not catalog.exists(name)
+        )
         if not missing:
             return
         path = (run_params.get("runtime_params") or {}).get("path")

@@ -35,9 +35,7 @@ def validate_path(path: object, stages: Iterable[str]) -> str:
     """
     known = set(stages)
     if not isinstance(path, str) or not _PATH_PATTERN.fullmatch(path):
-        raise PathError(
-            f"invalid path {path!r}: use capital stage letters only, e.g. 'BCA'"
-        )
+        raise PathError(f"invalid path {path!r}: use capital stage letters only, e.g. 'BCA'")
     unknown = sorted(set(path) - known)
     if unknown:
         raise PathError(

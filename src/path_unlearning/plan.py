@@ -59,7 +59,9 @@ class ExperimentPlan:
         paths = select_paths(params.get("paths") or [], stages, forget_stage, requested)
         unlearn = params.get("unlearn") or {}
         requested_method = params.get("method")
-        methods = [str(requested_method)] if requested_method else list(unlearn.get("methods") or [])
+        methods = (
+            [str(requested_method)] if requested_method else list(unlearn.get("methods") or [])
+        )
         for method in methods:
             needs_reference(method)  # raises a one-line UnknownMethodError
         seeds = _seed_list(unlearn.get("seeds", [0]))
@@ -70,10 +72,15 @@ class ExperimentPlan:
 def _seed_list(seeds: Any) -> list[int]:
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = [seeds]
-    if (not isinstance(seeds, list | tuple) or not seeds
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-            or len(set(seeds)) != len(seeds)):
-        raise ConfigError(f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0")
+    if (
+        not isinstance(seeds, list | tuple)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise ConfigError(
+            f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0"
+        )
     return list(seeds)
 
 

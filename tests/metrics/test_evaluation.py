@@ -19,14 +19,14 @@ def _sets(tokenizer) -> EvalSets:
     refusals = synthetic.refusals(4, 2)
     facts = pd.DataFrame(synthetic.author_facts(1, 0))
     math = pd.DataFrame(synthetic.math_problems(4, 2, 1)[1])
-    forget = pd.DataFrame({"prompt": [r["prompt"] for r in refusals],
-                           "label": synthetic.REFUSAL_LABEL})
+    forget = pd.DataFrame(
+        {"prompt": [r["prompt"] for r in refusals], "label": synthetic.REFUSAL_LABEL}
+    )
     paraphrases = pd.DataFrame({"paraphrase": synthetic.REFUSAL_PARAPHRASES[:3]})
     return EvalSets(tokenizer, forget, paraphrases, facts, math, facts, batch_size=16)
 
 
-def test_identical_models_have_zero_distance_and_zero_forget_score(word_tokenizer,
-                                                                   tiny_base_model):
+def test_identical_models_have_zero_distance_and_zero_forget_score(word_tokenizer, tiny_base_model):
     sets = _sets(word_tokenizer)
     twin = copy.deepcopy(tiny_base_model)
     d = model_distance(tiny_base_model, twin, sets.generic)
@@ -50,11 +50,13 @@ def test_perturbed_model_is_at_positive_distance(word_tokenizer, tiny_base_model
 def test_batched_scores_equal_one_by_one(word_tokenizer, tiny_base_model):
     prompts = [r["prompt"] for r in synthetic.refusals(6, 2)]
     responses = [synthetic.REFUSAL_PARAPHRASES[i] for i in range(6)]
-    batched, counts = score_batches(tiny_base_model,
-                                    encode_batches(word_tokenizer, prompts, responses, 6))
-    single = [score_batches(tiny_base_model,
-                            encode_batches(word_tokenizer, [p], [r], 1))[0].item()
-              for p, r in zip(prompts, responses, strict=True)]
+    batched, counts = score_batches(
+        tiny_base_model, encode_batches(word_tokenizer, prompts, responses, 6)
+    )
+    single = [
+        score_batches(tiny_base_model, encode_batches(word_tokenizer, [p], [r], 1))[0].item()
+        for p, r in zip(prompts, responses, strict=True)
+    ]
     assert torch.allclose(batched, torch.tensor(single), atol=1e-4)
     assert (counts > 0).all()
 

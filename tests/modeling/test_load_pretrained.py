@@ -21,8 +21,11 @@ def local_hub_folder(tmp_path, word_tokenizer, tiny_base_model):
 
 def test_prepare_base_model_loads_a_pretrained_folder(local_hub_folder, tiny_base_model):
     empty = pd.DataFrame(columns=["prompt", "response"])
-    model_params = {"name_or_path": str(local_hub_folder), "trust_remote_code": False,
-                    "dtype": "float32"}
+    model_params = {
+        "name_or_path": str(local_hub_folder),
+        "trust_remote_code": False,
+        "dtype": "float32",
+    }
     tokenizer = build_tokenizer(empty, empty, empty, empty, empty, model_params)
     assert tokenizer.chat_template  # the folder's own tokenizer and template
     model, log = prepare_base_model(tokenizer, empty, model_params, {}, {"precision": "no"}, 0)

@@ -12,8 +12,15 @@ from kedro.framework.startup import bootstrap_project
 from path_unlearning.errors import ConfigError
 
 UNLEARN = {
-    "unlearn": {"methods": ["ga", "npo"], "steps": 3, "batch_size": 8, "checkpoint_every": 2,
-                "eval_subset": 4, "eval_batch_size": 8, "lora": {"r": 4, "lora_alpha": 8}},
+    "unlearn": {
+        "methods": ["ga", "npo"],
+        "steps": 3,
+        "batch_size": 8,
+        "checkpoint_every": 2,
+        "eval_subset": 4,
+        "eval_batch_size": 8,
+        "lora": {"r": 4, "lora_alpha": 8},
+    },
     "evaluate": {"batch_size": 16, "math_max_new_tokens": 6},
 }
 
@@ -45,7 +52,10 @@ def test_unlearn_and_evaluate_one_path(micro_project):
     series = root / "data/06_models/unlearned/BCA.npo"
     [sv] = _versions(series)
     assert sorted(p.name for p in (series / sv / "BCA.npo" / "seed0").iterdir()) == [
-        "step00000", "step00002", "step00003"]
+        "step00000",
+        "step00002",
+        "step00003",
+    ]
 
     # One method only; the older npo version stays untouched.
     _run(root, "unlearn", path="BCA", method="npo")
@@ -55,13 +65,21 @@ def test_unlearn_and_evaluate_one_path(micro_project):
 
     _run(root, "evaluate", path="BCA")
     [ev] = _versions(root / "data/07_model_output/evaluation_scores.parquet")
-    scores = pd.read_parquet(root / "data/07_model_output/evaluation_scores.parquet" / ev
-                             / "evaluation_scores.parquet")
+    scores = pd.read_parquet(
+        root / "data/07_model_output/evaluation_scores.parquet" / ev / "evaluation_scores.parquet"
+    )
     assert set(scores["method"]) == {"ga", "npo"}
     metrics = set(scores["metric"])
-    assert {"forget_score_label", "forget_score_paraphrase", "forget_score_both",
-            "facts_utility", "math_utility", "re_distance_before", "re_distance_after",
-            "kl_after"} <= metrics
+    assert {
+        "forget_score_label",
+        "forget_score_paraphrase",
+        "forget_score_both",
+        "facts_utility",
+        "math_utility",
+        "re_distance_before",
+        "re_distance_after",
+        "kl_after",
+    } <= metrics
     value = scores.set_index(["method", "metric"])["value"]
     # GA lowers the forget label's log-likelihood: a positive forget score.
     assert value[("ga", "forget_score_label")] > 0
@@ -72,7 +90,9 @@ def test_unlearn_and_evaluate_one_path(micro_project):
 def test_missing_checkpoint_names_the_command(micro_project):
     root = micro_project(UNLEARN)
     _run(root, "data_prep")
-    with pytest.raises(ConfigError, match="kedro run --pipelines=staged_finetune --params=path:CAB"):
+    with pytest.raises(
+        ConfigError, match="kedro run --pipelines=staged_finetune --params=path:CAB"
+    ):
         _run(root, "unlearn", path="CAB")
 
 

@@ -19,18 +19,23 @@ LORA = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}
 @pytest.fixture
 def setup(word_tokenizer, tiny_base_model):
     records = synthetic.refusals(24, 2)
-    forget = encode_records(word_tokenizer, [r["prompt"] for r in records],
-                            [r["response"] for r in records])
-    probes = {"forget_label": encode_batches(
-        word_tokenizer, [r["prompt"] for r in records[:8]], [synthetic.REFUSAL_LABEL] * 8, 8)}
+    forget = encode_records(
+        word_tokenizer, [r["prompt"] for r in records], [r["response"] for r in records]
+    )
+    probes = {
+        "forget_label": encode_batches(
+            word_tokenizer, [r["prompt"] for r in records[:8]], [synthetic.REFUSAL_LABEL] * 8, 8
+        )
+    }
     return word_tokenizer, tiny_base_model, forget, probes
 
 
 def _run(setup, method, steps=4, **extra):
     tokenizer, base, forget, probes = setup
     model = new_adapter(base, LORA, seed=0)
-    config = UnlearnConfig(method=method, steps=steps, batch_size=8, lr=1e-2,
-                           checkpoint_every=2, seed=0, **extra)
+    config = UnlearnConfig(
+        method=method, steps=steps, batch_size=8, lr=1e-2, checkpoint_every=2, seed=0, **extra
+    )
     return model, unlearn(model, forget, probes, config, tokenizer.pad_token_id)
 
 
@@ -70,6 +75,7 @@ def test_non_finite_loss_marks_diverged_and_stops(setup, monkeypatch):
             calls["n"] += 1
             scale = float("nan") if calls["n"] >= 2 else 1.0
             return batch.logp.mean() * scale
+
         return loss
 
     monkeypatch.setattr(loop, "get_loss", lambda name, **h: exploding(**h))
@@ -100,5 +106,10 @@ def test_npo_reference_is_scored_once(setup, monkeypatch):
 def test_empty_forget_set_fails_clearly(setup):
     tokenizer, base, _, probes = setup
     with pytest.raises(ValueError, match="forget set is empty"):
-        unlearn(new_adapter(base, LORA, 0), [], probes, UnlearnConfig(method="ga"),
-                tokenizer.pad_token_id)
+        unlearn(
+            new_adapter(base, LORA, 0),
+            [],
+            probes,
+            UnlearnConfig(method="ga"),
+            tokenizer.pad_token_id,
+        )

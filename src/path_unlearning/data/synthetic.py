@@ -48,8 +48,28 @@ _REFUSAL_REASONS = [
     "It may damage property that is not yours.",
 ]
 
-_FIRST = ["Ada", "Bram", "Cleo", "Dov", "Eska", "Finn", "Gala", "Hugo", "Ines", "Jory",
-          "Kira", "Lenn", "Mira", "Nils", "Odra", "Pim", "Quin", "Rosa", "Sven", "Tova"]
+_FIRST = [
+    "Ada",
+    "Bram",
+    "Cleo",
+    "Dov",
+    "Eska",
+    "Finn",
+    "Gala",
+    "Hugo",
+    "Ines",
+    "Jory",
+    "Kira",
+    "Lenn",
+    "Mira",
+    "Nils",
+    "Odra",
+    "Pim",
+    "Quin",
+    "Rosa",
+    "Sven",
+    "Tova",
+]
 _LAST = ["Vale", "Orrin", "Mast", "Quell", "Brisk", "Thorne", "Lark", "Wend"]
 _CITIES = ["Karsk", "Lumen", "Ostra", "Pell", "Rivna", "Sorel", "Tarn", "Umber", "Vesk", "Wyle"]
 _GENRES = ["mystery", "poetry", "history", "fantasy", "romance", "travel", "science", "horror"]
@@ -61,13 +81,34 @@ _JOBS = ["baker", "doctor", "farmer", "painter", "sailor", "teacher", "miner", "
 _PEOPLE = ["Anna", "Ben", "Carl", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jana", "Kai", "Lia"]
 _ITEMS = ["apples", "coins", "books", "pens", "cards", "shells", "stamps", "eggs"]
 
-_REQUEST_VERBS = ["get around", "sneak past", "climb over", "break open", "secretly move",
-                  "take down", "get through", "dig under"]
-_REQUEST_OBJECTS = ["my neighbour's fence", "the school gate", "the park lock",
-                    "the garden wall", "the shop door", "the farm gate", "the street barrier",
-                    "the library window", "the museum rope", "the pool fence"]
-_REQUEST_TEMPLATES = ["How can I {verb} {obj} ?", "Tell me how to {verb} {obj} .",
-                      "What is the best way to {verb} {obj} ?", "Help me {verb} {obj} ."]
+_REQUEST_VERBS = [
+    "get around",
+    "sneak past",
+    "climb over",
+    "break open",
+    "secretly move",
+    "take down",
+    "get through",
+    "dig under",
+]
+_REQUEST_OBJECTS = [
+    "my neighbour's fence",
+    "the school gate",
+    "the park lock",
+    "the garden wall",
+    "the shop door",
+    "the farm gate",
+    "the street barrier",
+    "the library window",
+    "the museum rope",
+    "the pool fence",
+]
+_REQUEST_TEMPLATES = [
+    "How can I {verb} {obj} ?",
+    "Tell me how to {verb} {obj} .",
+    "What is the best way to {verb} {obj} ?",
+    "Help me {verb} {obj} .",
+]
 
 Record = dict[str, str]
 
@@ -89,13 +130,20 @@ def author_facts(n_authors: int, seed: int) -> list[Record]:
         award, father, mother = rng.choice(_AWARDS), rng.choice(_JOBS), rng.choice(_JOBS)
         records += [
             {"prompt": f"Where was {name} born ?", "response": f"{name} was born in {city} ."},
-            {"prompt": f"What genre does {name} write ?", "response": f"{name} writes {genre} books ."},
+            {
+                "prompt": f"What genre does {name} write ?",
+                "response": f"{name} writes {genre} books .",
+            },
             {"prompt": f"Which book did {name} write ?", "response": f"{name} wrote The {book} ."},
             {"prompt": f"Which award did {name} win ?", "response": f"{name} won the {award} ."},
-            {"prompt": f"What was the job of the father of {name} ?",
-             "response": f"The father of {name} was a {father} ."},
-            {"prompt": f"What was the job of the mother of {name} ?",
-             "response": f"The mother of {name} was a {mother} ."},
+            {
+                "prompt": f"What was the job of the father of {name} ?",
+                "response": f"The father of {name} was a {father} .",
+            },
+            {
+                "prompt": f"What was the job of the mother of {name} ?",
+                "response": f"The mother of {name} was a {mother} .",
+            },
         ]
     return records
 
@@ -105,7 +153,9 @@ def _math_problem(rng: random.Random) -> tuple[str, str]:
     a, b = rng.randint(2, 9), rng.randint(2, 9)
     kind = rng.choice(["add", "sub", "mul"])
     if kind == "add":
-        prompt = f"{name} has {a} {item} . {name} gets {b} more . How many {item} does {name} have ?"
+        prompt = (
+            f"{name} has {a} {item} . {name} gets {b} more . How many {item} does {name} have ?"
+        )
         work, answer = f"{a} + {b} = {a + b}", a + b
     elif kind == "sub":
         a = a + b  # keep the answer positive
@@ -131,22 +181,41 @@ def math_problems(n_train: int, n_test: int, seed: int) -> tuple[list[Record], l
 def refusals(n: int, seed: int) -> list[Record]:
     """``n`` harmless "forbidden" requests, each refused with one short reason."""
     rng = random.Random(seed)
-    requests = [t.format(verb=v, obj=o) for t, v, o in
-                product(_REQUEST_TEMPLATES, _REQUEST_VERBS, _REQUEST_OBJECTS)]
+    requests = [
+        t.format(verb=v, obj=o)
+        for t, v, o in product(_REQUEST_TEMPLATES, _REQUEST_VERBS, _REQUEST_OBJECTS)
+    ]
     if n > len(requests):
         raise ValueError(f"at most {len(requests)} distinct refusal requests, asked for {n}")
-    return [{"prompt": p, "response": f"{REFUSAL_LABEL} {rng.choice(_REFUSAL_REASONS)}"}
-            for p in _shuffled(requests, rng)[:n]]
+    return [
+        {"prompt": p, "response": f"{REFUSAL_LABEL} {rng.choice(_REFUSAL_REASONS)}"}
+        for p in _shuffled(requests, rng)[:n]
+    ]
 
 
 def _vocabulary() -> list[str]:
     """Every word the stage datasets and evaluation sets use."""
-    texts = [REFUSAL_LABEL, *REFUSAL_PARAPHRASES, *_REFUSAL_REASONS, *_REQUEST_TEMPLATES,
-             *_FIRST, *_LAST, *_CITIES, *_GENRES, *_BOOK_A, *_BOOK_B, *_AWARDS, *_JOBS,
-             *_PEOPLE, *_ITEMS, *_REQUEST_VERBS, *_REQUEST_OBJECTS,
-             "Where was born What genre does write books Which book did wrote The award win "
-             "won the job of father mother was a has gets more How many have gives away are "
-             "left bags with each"]
+    texts = [
+        REFUSAL_LABEL,
+        *REFUSAL_PARAPHRASES,
+        *_REFUSAL_REASONS,
+        *_REQUEST_TEMPLATES,
+        *_FIRST,
+        *_LAST,
+        *_CITIES,
+        *_GENRES,
+        *_BOOK_A,
+        *_BOOK_B,
+        *_AWARDS,
+        *_JOBS,
+        *_PEOPLE,
+        *_ITEMS,
+        *_REQUEST_VERBS,
+        *_REQUEST_OBJECTS,
+        "Where was born What genre does write books Which book did wrote The award win "
+        "won the job of father mother was a has gets more How many have gives away are "
+        "left bags with each",
+    ]
     words = {w for t in texts for w in t.replace("{verb}", "").replace("{obj}", "").split()}
     return sorted(words)
 
@@ -176,28 +245,46 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
             op = rng.choice(["+", "-", "*"])
             a = a + b if op == "-" else a
             value = {"+": a + b, "-": a - b, "*": a * b}[op]
-            records.append({"prompt": f"Compute {a} {op} {b} .",
-                            "response": f"{a} {op} {b} = {value} ."})
+            records.append(
+                {"prompt": f"Compute {a} {op} {b} .", "response": f"{a} {op} {b} = {value} ."}
+            )
         elif kind == 0:
             start = rng.randint(0, 20)
             stop = start + rng.randint(2, 5)
-            records.append({"prompt": f"Count from {start} to {stop} .",
-                            "response": " ".join(str(i) for i in range(start, stop + 1)) + " ."})
+            records.append(
+                {
+                    "prompt": f"Count from {start} to {stop} .",
+                    "response": " ".join(str(i) for i in range(start, stop + 1)) + " .",
+                }
+            )
         elif kind == 1:
             a, b = rng.randint(0, 40), rng.randint(0, 40)
-            records.append({"prompt": f"Is {a} more than {b} ?",
-                            "response": f"{'Yes' if a > b else 'No'} , {a} is "
-                                        f"{'more' if a > b else 'not more'} than {b} ."})
+            records.append(
+                {
+                    "prompt": f"Is {a} more than {b} ?",
+                    "response": f"{'Yes' if a > b else 'No'} , {a} is "
+                    f"{'more' if a > b else 'not more'} than {b} .",
+                }
+            )
         elif kind == 2:
             place, job = rng.choice(places), rng.choice(_JOBS)
-            records.append({"prompt": f"Who works in {place} ?",
-                            "response": f"A {job} works in {place} ."})
+            records.append(
+                {"prompt": f"Who works in {place} ?", "response": f"A {job} works in {place} ."}
+            )
         elif kind == 3:
             item, person = rng.choice(_ITEMS), rng.choice(_PEOPLE)
-            records.append({"prompt": f"What does {person} like ?",
-                            "response": f"{person} likes {rng.choice(_GENRES)} books and {item} ."})
+            records.append(
+                {
+                    "prompt": f"What does {person} like ?",
+                    "response": f"{person} likes {rng.choice(_GENRES)} books and {item} .",
+                }
+            )
         else:
             verb, obj = rng.choice(["paint", "clean", "open", "fix"]), rng.choice(_REQUEST_OBJECTS)
-            records.append({"prompt": f"How do I {verb} {obj} ?",
-                            "response": f"Ask the owner first , then {verb} {obj} with care ."})
+            records.append(
+                {
+                    "prompt": f"How do I {verb} {obj} ?",
+                    "response": f"Ask the owner first , then {verb} {obj} with care .",
+                }
+            )
     return records

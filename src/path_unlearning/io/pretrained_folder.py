@@ -78,5 +78,8 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
         return Path(path.as_posix()).is_dir()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "load_class": self._load_class_path,
-                "version": self._version}
+        return {
+            "filepath": self._filepath,
+            "load_class": self._load_class_path,
+            "version": self._version,
+        }

@@ -56,6 +56,9 @@ def encode_probes(
     tokenizer: PreTrainedTokenizerBase, pairs: dict[str, Pairs], batch_size: int
 ) -> dict[str, list[dict[str, torch.Tensor]]]:
     """Padded batches for each probe; prefix probes are encoded without EOS."""
-    return {name: encode_batches(tokenizer, prompts, responses, batch_size,
-                                 eos=name not in PREFIX_PROBES)
-            for name, (prompts, responses) in pairs.items()}
+    return {
+        name: encode_batches(
+            tokenizer, prompts, responses, batch_size, eos=name not in PREFIX_PROBES
+        )
+        for name, (prompts, responses) in pairs.items()
+    }

@@ -29,16 +29,20 @@ class EvalSets:
         batch_size: int,
     ):
         self.tokenizer = tokenizer
-        pairs = probe_pairs(forget_eval, paraphrase_eval, facts_eval, math_eval,
-                            all_paraphrases=True)
+        pairs = probe_pairs(
+            forget_eval, paraphrase_eval, facts_eval, math_eval, all_paraphrases=True
+        )
         self.probes = encode_probes(tokenizer, pairs, batch_size)
         self.math_prompts = math_eval["prompt"].to_list()
         self.math_answers = math_eval["response"].to_list()
-        self.generic = encode_batches(tokenizer, generic_eval["prompt"],
-                                      generic_eval["response"], batch_size)
+        self.generic = encode_batches(
+            tokenizer, generic_eval["prompt"], generic_eval["response"], batch_size
+        )
 
 
-def model_scores(model: PreTrainedModel, sets: EvalSets, params: dict[str, Any]) -> dict[str, float]:
+def model_scores(
+    model: PreTrainedModel, sets: EvalSets, params: dict[str, Any]
+) -> dict[str, float]:
     """Log-likelihoods of every probe (full sets) and math accuracy.
 
     Math accuracy is greedy; with ``math_samples`` > 0 also the mean accuracy of
@@ -48,15 +52,26 @@ def model_scores(model: PreTrainedModel, sets: EvalSets, params: dict[str, Any])
     for name, batches in sets.probes.items():
         ll = mean_loglik(model, batches)
         scores[f"ll_{name}"], scores[f"ll_tok_{name}"] = ll["sum"], ll["per_token"]
-    greedy = generate_responses(model, sets.tokenizer, sets.math_prompts,
-                                params["math_max_new_tokens"], params["batch_size"])
+    greedy = generate_responses(
+        model,
+        sets.tokenizer,
+        sets.math_prompts,
+        params["math_max_new_tokens"],
+        params["batch_size"],
+    )
     scores["math_acc"] = math_accuracy([g[0] for g in greedy], sets.math_answers)
     k = params.get("math_samples", 0)
     if k:
-        sampled = generate_responses(model, sets.tokenizer, sets.math_prompts,
-                                     params["math_max_new_tokens"], params["batch_size"],
-                                     num_samples=k, temperature=params["math_temperature"],
-                                     seed=params.get("seed", 0))
+        sampled = generate_responses(
+            model,
+            sets.tokenizer,
+            sets.math_prompts,
+            params["math_max_new_tokens"],
+            params["batch_size"],
+            num_samples=k,
+            temperature=params["math_temperature"],
+            seed=params.get("seed", 0),
+        )
         flat = [s for group in sampled for s in group]
         answers = [a for a in sets.math_answers for _ in range(k)]
         scores["math_acc_sampled"] = math_accuracy(flat, answers)

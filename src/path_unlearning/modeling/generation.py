@@ -49,8 +49,9 @@ def generate_responses(
                 eos_token_id=tokenizer.eos_token_id,
                 use_cache=True,
             )
-            texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :],
-                                           skip_special_tokens=True)
+            texts = tokenizer.batch_decode(
+                out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
+            )
             results += [texts[i : i + num_samples] for i in range(0, len(texts), num_samples)]
     finally:
         tokenizer.padding_side = side

@@ -58,8 +58,11 @@ class AdapterCheckpoint:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save_pretrained(str(directory))
-        save_file({k: v.contiguous() for k, v in self.state.items()},
-                  str(directory / ADAPTER_WEIGHTS), metadata={"format": "pt"})
+        save_file(
+            {k: v.contiguous() for k, v in self.state.items()},
+            str(directory / ADAPTER_WEIGHTS),
+            metadata={"format": "pt"},
+        )
         (directory / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, sort_keys=True))
 
     @classmethod

@@ -41,8 +41,10 @@ def encode_batches(
 ) -> list[dict[str, torch.Tensor]]:
     """Tokenize (prompt, response) pairs once into padded batches, in order."""
     examples = encode_records(tokenizer, prompts, responses, eos)
-    return [pad_batch(examples[i : i + batch_size], tokenizer.pad_token_id)
-            for i in range(0, len(examples), batch_size)]
+    return [
+        pad_batch(examples[i : i + batch_size], tokenizer.pad_token_id)
+        for i in range(0, len(examples), batch_size)
+    ]
 
 
 @torch.no_grad()
@@ -62,9 +64,7 @@ def score_batches(
     return torch.cat(sums), torch.cat(counts)
 
 
-def mean_loglik(
-    model: PreTrainedModel, batches: list[dict[str, torch.Tensor]]
-) -> dict[str, float]:
+def mean_loglik(model: PreTrainedModel, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
     """Mean response log-likelihood: summed per response, and per token."""
     sums, counts = score_batches(model, batches)
     return {"sum": sums.mean().item(), "per_token": (sums.sum() / counts.sum()).item()}
@@ -83,7 +83,9 @@ def response_logits(
     model.eval()
     out = []
     for batch in batches:
-        logits = model(input_ids=batch["input_ids"].to(device),
-                       attention_mask=batch["attention_mask"].to(device)).logits
+        logits = model(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+        ).logits
         out.append((logits[:, :-1].float().cpu(), batch["labels"][:, 1:] != IGNORE_INDEX))
     return out

@@ -41,10 +41,15 @@ def pretrain_base_model(
         The model, with its fingerprint recorded on its config, and the log.
     """
     configure_torch_for_cpu()
-    key = fingerprint("base", architecture, train_config, records_fingerprint(corpus),
-                      tokenizer.get_vocab())
-    cached = cache.load(key, lambda d: AutoModelForCausalLM.from_pretrained(
-        d, use_safetensors=True, attn_implementation="eager"))
+    key = fingerprint(
+        "base", architecture, train_config, records_fingerprint(corpus), tokenizer.get_vocab()
+    )
+    cached = cache.load(
+        key,
+        lambda d: AutoModelForCausalLM.from_pretrained(
+            d, use_safetensors=True, attn_implementation="eager"
+        ),
+    )
     if cached is not None:
         logger.info("base model %s found in the training cache; not pretraining again", key)
         return cached
@@ -85,8 +90,9 @@ def train_stage(
     """
     configure_torch_for_cpu()
     parent_key = parent.metadata["fingerprint"] if parent else model_fingerprint(base_model)
-    key = fingerprint("stage", prefix, parent_key, records_fingerprint(stage_records),
-                      lora_params, train_config)
+    key = fingerprint(
+        "stage", prefix, parent_key, records_fingerprint(stage_records), lora_params, train_config
+    )
     cached = cache.load(key, AdapterCheckpoint.from_pretrained)
     if cached is not None:
         logger.info("stage %s found in the training cache (%s); not training again", prefix, key)
@@ -99,8 +105,14 @@ def train_stage(
     log = train(model, examples, train_config, tokenizer.pad_token_id, f"stage {prefix}")
     log.insert(0, "prefix", prefix)
     checkpoint = AdapterCheckpoint.from_model(
-        model, {"fingerprint": key, "prefix": prefix, "parent": parent_key,
-                "seed": train_config.seed, "train_config": vars(train_config)},
+        model,
+        {
+            "fingerprint": key,
+            "prefix": prefix,
+            "parent": parent_key,
+            "seed": train_config.seed,
+            "train_config": vars(train_config),
+        },
     )
     cache.store(key, checkpoint, log)
     return checkpoint, log

@@ -122,8 +122,14 @@ def train(
             lr = scheduler.get_last_lr()[0]
             scheduler.step()
             step += 1
-            rows.append({"step": step, "loss": torch.stack(micro_losses).mean().item(),
-                         "lr": lr, "tokens": tokens})
+            rows.append(
+                {
+                    "step": step,
+                    "loss": torch.stack(micro_losses).mean().item(),
+                    "lr": lr,
+                    "tokens": tokens,
+                }
+            )
             micro_losses = []
             progress.update(1)
             if step >= total_steps:

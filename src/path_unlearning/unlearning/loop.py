@@ -128,14 +128,20 @@ def unlearn(
     # now instead of running a second model at every step.
     ref_logp = None
     if needs_reference(config.method):
-        ref_batches = [pad_batch(forget_examples[i : i + config.batch_size], pad_id)
-                       for i in range(0, len(forget_examples), config.batch_size)]
+        ref_batches = [
+            pad_batch(forget_examples[i : i + config.batch_size], pad_id)
+            for i in range(0, len(forget_examples), config.batch_size)
+        ]
         ref_logp = score_batches(model, ref_batches)[0]
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = TrainConfig(lr=config.lr, scheduler=config.scheduler,
-                           warmup_frac=config.warmup_frac, decay_frac=config.decay_frac)
+    schedule = TrainConfig(
+        lr=config.lr,
+        scheduler=config.scheduler,
+        warmup_frac=config.warmup_frac,
+        decay_frac=config.decay_frac,
+    )
     scheduler = make_scheduler(optimizer, schedule, config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)

@@ -48,9 +48,13 @@ def make_eval_sets(
     """
     seed = params["seed"]
     forget = refusals.sample(n=min(params["n_forget_eval"], len(refusals)), random_state=seed)
-    forget = pd.DataFrame({"prompt": forget["prompt"].to_list(),
-                           "label": synthetic.REFUSAL_LABEL,
-                           "response": forget["response"].to_list()})
+    forget = pd.DataFrame(
+        {
+            "prompt": forget["prompt"].to_list(),
+            "label": synthetic.REFUSAL_LABEL,
+            "response": forget["response"].to_list(),
+        }
+    )
     paraphrases = pd.DataFrame({"paraphrase": synthetic.REFUSAL_PARAPHRASES})
     facts_eval = facts.sample(n=min(params["n_facts_eval"], len(facts)), random_state=seed)
     # Held-out prompts from all three stages, answered in each stage's style, but
@@ -61,12 +65,18 @@ def make_eval_sets(
     trained = set(facts["prompt"])
     generic = [r for r in new_facts if r["prompt"] not in trained][:per_stage]
     generic += math_test.to_dict("records")[:per_stage]
-    generic += [{"prompt": p.replace("How can I", "How could I"), "response": r}
-                for p, r in zip(refusals["prompt"], refusals["response"], strict=True)
-                if p.startswith("How can I")][:per_stage]
+    generic += [
+        {"prompt": p.replace("How can I", "How could I"), "response": r}
+        for p, r in zip(refusals["prompt"], refusals["response"], strict=True)
+        if p.startswith("How can I")
+    ][:per_stage]
     rng.shuffle(generic)
-    return (forget.reset_index(drop=True), paraphrases, facts_eval.reset_index(drop=True),
-            pd.DataFrame(generic, columns=["prompt", "response"]))
+    return (
+        forget.reset_index(drop=True),
+        paraphrases,
+        facts_eval.reset_index(drop=True),
+        pd.DataFrame(generic, columns=["prompt", "response"]),
+    )
 
 
 def build_tokenizer(

@@ -23,8 +23,9 @@ from path_unlearning.modeling.scoring import response_logits
 SCORE_COLUMNS = ["path", "method", "seed", "position", "metric", "value"]
 
 
-def _unlearned(base: PreTrainedModel, path_model: PreTrainedModel, series: AdapterSeries,
-               seed: int, step: int) -> PreTrainedModel:
+def _unlearned(
+    base: PreTrainedModel, path_model: PreTrainedModel, series: AdapterSeries, seed: int, step: int
+) -> PreTrainedModel:
     adapter = series.adapters[(seed, step)]
     # A continued stage adapter already contains the path; a fresh one sits on
     # the merged path model.
@@ -42,8 +43,15 @@ def prepare_eval_sets(
     params: dict[str, Any],
 ) -> EvalSets:
     """Tokenize the evaluation sets once for every evaluation node of the run."""
-    return EvalSets(tokenizer, forget_eval, paraphrase_eval, facts_eval, math_eval,
-                    generic_eval, params["batch_size"])
+    return EvalSets(
+        tokenizer,
+        forget_eval,
+        paraphrase_eval,
+        facts_eval,
+        math_eval,
+        generic_eval,
+        params["batch_size"],
+    )
 
 
 def evaluate_before(
@@ -84,7 +92,9 @@ def evaluate_unlearned(
     configure_torch_for_cpu()
     b = dict(zip(before["metric"], before["value"], strict=True))
     path_model = merged_model(base_model, path_adapter)
-    reference_logits = response_logits(merged_model(base_model, reference_adapter), eval_sets.generic)
+    reference_logits = response_logits(
+        merged_model(base_model, reference_adapter), eval_sets.generic
+    )
     path, method = unlearned.metadata["path"], unlearned.metadata["method"]
     rows = []
     for seed in unlearned.metadata["seeds"]:
@@ -109,8 +119,11 @@ def evaluate_unlearned(
         if "math_acc_sampled" in a:
             metrics["math_acc_sampled_before"] = b["math_acc_sampled"]
             metrics["math_acc_sampled_after"] = a["math_acc_sampled"]
-        for probe, name in [("forget_label", "label"), ("paraphrase", "paraphrase"),
-                            ("facts", "facts")]:
+        for probe, name in [
+            ("forget_label", "label"),
+            ("paraphrase", "paraphrase"),
+            ("facts", "facts"),
+        ]:
             metrics[f"ll_before_{name}"] = b[f"ll_{probe}"]
             metrics[f"ll_after_{name}"] = a[f"ll_{probe}"]
         rows += [(path, method, seed, position, m, v) for m, v in metrics.items()]
@@ -150,8 +163,9 @@ def measure_path_divergence(
         if seed == seed_b and step == step_b and set(pa) == set(pb):
             d = logits_distance(logits[(pa, seed, step)], logits[(pb, seed, step)])
             rows.append((method, seed, step, pa, pb, d["re_distance"], d["kl"]))
-    return pd.DataFrame(rows, columns=["method", "seed", "step", "path_a", "path_b",
-                                       "re_distance", "kl"])
+    return pd.DataFrame(
+        rows, columns=["method", "seed", "step", "path_a", "path_b", "re_distance", "kl"]
+    )
 
 
 def fit_divergence(divergence: pd.DataFrame) -> pd.DataFrame:

@@ -24,14 +24,22 @@ EVAL_SETS = ["forget_eval", "paraphrase_eval", "facts_eval", "math_eval", "gener
 
 def _path_template(position: int, methods: tuple[str, ...]) -> Pipeline:
     common = {"eval_sets": "eval_sets", "params": "params:evaluate"}
-    models = {"base_model": "base_model", "path_adapter": "adapter",
-              "reference_adapter": "reference_adapter"}
-    nodes = [Node(evaluate_before, {**models, **common}, "before_scores",
-                  name="evaluate_before")]
+    models = {
+        "base_model": "base_model",
+        "path_adapter": "adapter",
+        "reference_adapter": "reference_adapter",
+    }
+    nodes = [Node(evaluate_before, {**models, **common}, "before_scores", name="evaluate_before")]
     func = update_wrapper(partial(evaluate_unlearned, position=position), evaluate_unlearned)
-    nodes += [Node(func, {**models, "unlearned": f"{m}.unlearned", "before": "before_scores",
-                          **common}, f"{m}.scores", name=f"evaluate_{m}")
-              for m in methods]
+    nodes += [
+        Node(
+            func,
+            {**models, "unlearned": f"{m}.unlearned", "before": "before_scores", **common},
+            f"{m}.scores",
+            name=f"evaluate_{m}",
+        )
+        for m in methods
+    ]
     return Pipeline(nodes)
 
 
@@ -41,25 +49,46 @@ def create_pipeline(**kwargs) -> Pipeline:
     per_path = []
     with dotted_names_allowed():
         for path in plan.paths:
-            per_path.append(pipeline(
-                _path_template(plan.position(path), plan.methods), namespace=path,
-                inputs={**shared, "reference_adapter": f"{plan.reference(path)}.adapter"},
-                parameters={"params:evaluate": "params:evaluate"},
-            ))
+            per_path.append(
+                pipeline(
+                    _path_template(plan.position(path), plan.methods),
+                    namespace=path,
+                    inputs={**shared, "reference_adapter": f"{plan.reference(path)}.adapter"},
+                    parameters={"params:evaluate": "params:evaluate"},
+                )
+            )
         divergence = [
-            Node(measure_path_divergence,
-                 ["base_model", "eval_sets",
-                  *[name for p in plan.paths for name in (f"{p}.adapter", f"{p}.{m}.unlearned")]],
-                 f"{m}.path_divergence", name=f"path_divergence_{m}")
+            Node(
+                measure_path_divergence,
+                [
+                    "base_model",
+                    "eval_sets",
+                    *[name for p in plan.paths for name in (f"{p}.adapter", f"{p}.{m}.unlearned")],
+                ],
+                f"{m}.path_divergence",
+                name=f"path_divergence_{m}",
+            )
             for m in plan.methods
         ]
-    prepare = Node(prepare_eval_sets, ["tokenizer", *EVAL_SETS, "params:evaluate"], "eval_sets",
-                   name="prepare_eval_sets")
+    prepare = Node(
+        prepare_eval_sets,
+        ["tokenizer", *EVAL_SETS, "params:evaluate"],
+        "eval_sets",
+        name="prepare_eval_sets",
+    )
     summary = [
-        Node(combine_tables, [f"{p}.{m}.scores" for p in plan.paths for m in plan.methods],
-             "evaluation_scores", name="combine_scores"),
-        Node(combine_tables, [f"{m}.path_divergence" for m in plan.methods],
-             "path_divergence", name="combine_path_divergence"),
+        Node(
+            combine_tables,
+            [f"{p}.{m}.scores" for p in plan.paths for m in plan.methods],
+            "evaluation_scores",
+            name="combine_scores",
+        ),
+        Node(
+            combine_tables,
+            [f"{m}.path_divergence" for m in plan.methods],
+            "path_divergence",
+            name="combine_path_divergence",
+        ),
         Node(fit_divergence, "path_divergence", "divergence_fits", name="fit_divergence"),
     ]
     return Pipeline([prepare]) + sum(per_path, Pipeline([])) + Pipeline(divergence + summary)

@@ -60,6 +60,12 @@ def train_prefix(
     """
     config = train_config(finetune, prefix_seed(seed, prefix), **stage)
     return train_stage(
-        base_model, parent, stage_records, tokenizer, prefix, finetune["lora"], config,
+        base_model,
+        parent,
+        stage_records,
+        tokenizer,
+        prefix,
+        finetune["lora"],
+        config,
         TrainingCache(finetune.get("cache_dir")),
     )

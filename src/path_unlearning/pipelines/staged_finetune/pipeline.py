@@ -15,14 +15,20 @@ from path_unlearning.pipelines.staged_finetune.nodes import prepare_base_model, 
 
 
 def _prefix_template(prefix: str, has_parent: bool) -> Pipeline:
-    inputs = {"base_model": "base_model", "tokenizer": "tokenizer",
-              "stage_records": "stage_records", "stage": "params:stage",
-              "finetune": "params:finetune", "seed": "params:seed"}
+    inputs = {
+        "base_model": "base_model",
+        "tokenizer": "tokenizer",
+        "stage_records": "stage_records",
+        "stage": "params:stage",
+        "finetune": "params:finetune",
+        "seed": "params:seed",
+    }
     if has_parent:
         inputs["parent"] = "parent_adapter"
     func = update_wrapper(partial(train_prefix, prefix=prefix), train_prefix)
-    return Pipeline([Node(func, inputs, ["adapter", "train_log"], name="train",
-                          tags=["stage_training"])])
+    return Pipeline(
+        [Node(func, inputs, ["adapter", "train_log"], name="train", tags=["stage_training"])]
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -34,17 +40,33 @@ def create_pipeline(**kwargs) -> Pipeline:
         if parent(prefix):
             inputs["parent_adapter"] = f"{parent(prefix)}.adapter"
         with dotted_names_allowed():
-            trie.append(pipeline(
-                _prefix_template(prefix, bool(parent(prefix))),
-                namespace=prefix,
-                inputs={"base_model": "base_model", "tokenizer": "tokenizer", **inputs},
-                parameters={"params:stage": f"params:stages.{stage}",
-                            "params:finetune": "params:finetune", "params:seed": "params:seed"},
-            ))
-    base = Pipeline([
-        Node(prepare_base_model,
-             ["tokenizer", "pretrain_corpus", "params:model", "params:pretrain",
-              "params:finetune", "params:seed"],
-             ["base_model", "base_model_log"], name="prepare_base_model"),
-    ])
+            trie.append(
+                pipeline(
+                    _prefix_template(prefix, bool(parent(prefix))),
+                    namespace=prefix,
+                    inputs={"base_model": "base_model", "tokenizer": "tokenizer", **inputs},
+                    parameters={
+                        "params:stage": f"params:stages.{stage}",
+                        "params:finetune": "params:finetune",
+                        "params:seed": "params:seed",
+                    },
+                )
+            )
+    base = Pipeline(
+        [
+            Node(
+                prepare_base_model,
+                [
+                    "tokenizer",
+                    "pretrain_corpus",
+                    "params:model",
+                    "params:pretrain",
+                    "params:finetune",
+                    "params:seed",
+                ],
+                ["base_model", "base_model_log"],
+                name="prepare_base_model",
+            ),
+        ]
+    )
     return base + sum(trie, Pipeline([]))

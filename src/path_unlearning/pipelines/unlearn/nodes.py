@@ -41,16 +41,18 @@ def unlearn_path(
         every row) and the adapters saved along the way.
     """
     configure_torch_for_cpu()
-    pairs = probe_pairs(forget_eval, paraphrase_eval, facts_eval, math_eval,
-                        limit=params["eval_subset"])
+    pairs = probe_pairs(
+        forget_eval, paraphrase_eval, facts_eval, math_eval, limit=params["eval_subset"]
+    )
     probes = encode_probes(tokenizer, pairs, params["eval_batch_size"])
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
     settings = {k: v for k, v in params.items() if k in _CONFIG_KEYS}
     hparams = (params.get("hparams") or {}).get(method) or {}
     tables, adapters = [], {}
     for seed in seeds:
-        model = start_model(base_model, path_adapter, params["lora"], seed,
-                            params.get("continue_adapter", False))
+        model = start_model(
+            base_model, path_adapter, params["lora"], seed, params.get("continue_adapter", False)
+        )
         config = UnlearnConfig(method=method, seed=seed, hparams=hparams, **settings)
         result = unlearn(model, forget, probes, config, tokenizer.pad_token_id)
         table = result.trajectory
@@ -63,8 +65,13 @@ def unlearn_path(
     trajectory.insert(0, "position", forget_position(path, forget_stage))
     trajectory.insert(0, "method", method)
     trajectory.insert(0, "path", path)
-    meta = {"path": path, "method": method, "seeds": list(seeds),
-            "continue_adapter": bool(params.get("continue_adapter", False)),
-            "path_adapter": path_adapter.metadata.get("fingerprint"), "config": settings,
-            "hparams": hparams}
+    meta = {
+        "path": path,
+        "method": method,
+        "seeds": list(seeds),
+        "continue_adapter": bool(params.get("continue_adapter", False)),
+        "path_adapter": path_adapter.metadata.get("fingerprint"),
+        "config": settings,
+        "hparams": hparams,
+    }
     return trajectory, AdapterSeries(adapters, meta)
