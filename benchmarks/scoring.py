@@ -34,7 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="as torch_threads in parameters")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     configure_torch_for_cpu()
     data_params = yaml.safe_load((CONF / "parameters_data_prep.yml").read_text())["data_prep"]
     model_params = yaml.safe_load((CONF / "parameters_staged_finetune.yml").read_text())["model"]

@@ -76,3 +76,13 @@ def test_prefix_probes_are_scored_without_eos(word_tokenizer):
     assert eos not in last_labels(sets.probes["forget_label"])
     assert eos not in last_labels(sets.probes["paraphrase"])
     assert set(last_labels(sets.probes["facts"])) == {eos}
+
+
+def test_sampled_math_accuracy_is_reported(word_tokenizer, tiny_base_model):
+    sets = _sets(word_tokenizer)
+    params = {**PARAMS, "math_samples": 3, "math_temperature": 0.7, "seed": 0}
+    first = model_scores(tiny_base_model, sets, params)
+    again = model_scores(tiny_base_model, sets, params)
+    assert 0.0 <= first["math_acc_sampled"] <= 1.0
+    assert first["math_acc_sampled"] == again["math_acc_sampled"]  # seeded sampling
+    assert "math_acc_sampled" not in model_scores(tiny_base_model, sets, PARAMS)
