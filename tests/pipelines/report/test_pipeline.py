@@ -123,7 +123,7 @@ def test_catalog_declares_versioned_outputs() -> None:
         assert entries[name]["filepath"] == f"data/08_reporting/{filename}"
     assert entries["report_figure1"]["type"] == "matplotlib.MatplotlibDataset"
     assert entries["report_figure1_plotly"]["type"] == "plotly.JSONDataset"
-    assert entries["report_table1_csv"]["type"] == "pandas.CSVDataset"
+    assert entries["report_table1_csv"]["type"] == "path_unlearning.io.AtomicCSVDataset"
     assert entries[LINEAGE_INPUT] == {"type": "MemoryDataset", "data": {}}
 
 
