@@ -28,9 +28,10 @@ def _unlearned(
 ) -> PreTrainedModel:
     adapter = series.adapters[(seed, step)]
     # A continued stage adapter already contains the path; a fresh one sits on
-    # the merged path model.
+    # the merged path model. Merged, the model is only scored: plain linear
+    # layers run faster than LoRA's extra matmuls.
     on = base if series.metadata.get("continue_adapter") else path_model
-    return adapter.attach(on)
+    return merged_model(on, adapter)
 
 
 def prepare_eval_sets(
