@@ -48,7 +48,7 @@ class ExperimentPlan:
 
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any]) -> ExperimentPlan:
-        """Validate and resolve the plan; raises ``PathError`` with a one-line message."""
+        """Validate and resolve the plan; bad input raises a one-line ``ConfigError``."""
         stages = params.get("stages") or {}
         if not stages:
             raise PathError("no stages configured: set 'stages:' in parameters")
