@@ -17,28 +17,35 @@ from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, get_scheduler
 
+from path_unlearning.config import bounded
 from path_unlearning.modeling.model import pad_batch
 
 
-@dataclass(frozen=True)
-class TrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class OptimConfig:
+    """AdamW and LR-schedule settings shared by training and unlearning runs."""
+
+    lr: float = bounded(1e-3, 0, low_open=True)
+    batch_size: int = bounded(16, 1, integer=True)
+    weight_decay: float = bounded(0.0, 0)
+    scheduler: str = "warmup_stable_decay"  # or any transformers SchedulerType name
+    warmup_frac: float = bounded(0.1, 0, 1)
+    decay_frac: float = bounded(0.2, 0, 1)
+    max_grad_norm: float = bounded(1.0, 0, low_open=True)
+    precision: str = "no"  # accelerate mixed precision: no, fp16, bf16
+    seed: int = bounded(0, 0, integer=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(OptimConfig):
     """Optimisation settings of one training run (a stage or the pretraining)."""
 
-    lr: float
-    batch_size: int = 16
-    epochs: float = 1.0
-    max_steps: int | None = None  # optimizer steps; overrides epochs when set
-    grad_accum: int = 1
-    weight_decay: float = 0.0
-    scheduler: str = "warmup_stable_decay"  # or any transformers SchedulerType name
-    warmup_frac: float = 0.1
-    decay_frac: float = 0.2
-    max_grad_norm: float = 1.0
-    precision: str = "no"  # accelerate mixed precision: no, fp16, bf16
-    seed: int = 0
+    epochs: float = bounded(1.0, 0, low_open=True)
+    max_steps: int | None = bounded(None, 0, integer=True, optional=True)  # overrides epochs
+    grad_accum: int = bounded(1, 1, integer=True)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+def make_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int):
     """A transformers LR schedule; WSD takes warmup and decay as fractions of the run."""
     warmup = int(round(config.warmup_frac * total_steps))
     extra = {}

@@ -23,26 +23,18 @@ from transformers import PreTrainedModel
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
-from path_unlearning.modeling.train import TrainConfig, make_scheduler
+from path_unlearning.config import bounded
+from path_unlearning.modeling.train import OptimConfig, make_scheduler
 from path_unlearning.unlearning.losses import ForgetBatch, get_loss, needs_reference
 
 
-@dataclass(frozen=True)
-class UnlearnConfig:
-    """Settings of one unlearning run."""
+@dataclass(frozen=True, kw_only=True)
+class UnlearnConfig(OptimConfig):
+    """Settings of one unlearning run: the shared optimiser fields plus these."""
 
-    method: str
-    steps: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
-    scheduler: str = "warmup_stable_decay"
-    warmup_frac: float = 0.1
-    decay_frac: float = 0.2
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    checkpoint_every: int = 5
-    precision: str = "no"
-    seed: int = 0
+    method: str = "ga"
+    steps: int = bounded(20, 1, integer=True)
+    checkpoint_every: int = bounded(5, 1, integer=True)
     hparams: dict[str, float] = field(default_factory=dict)
 
 
@@ -136,13 +128,7 @@ def unlearn(
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = TrainConfig(
-        lr=config.lr,
-        scheduler=config.scheduler,
-        warmup_frac=config.warmup_frac,
-        decay_frac=config.decay_frac,
-    )
-    scheduler = make_scheduler(optimizer, schedule, config.steps)
+    scheduler = make_scheduler(optimizer, config, config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)
 
