@@ -32,8 +32,8 @@ def test_identical_models_have_zero_distance_and_zero_forget_score(word_tokenize
     d = model_distance(tiny_base_model, twin, sets.generic)
     assert d == {"re_distance": 0.0, "kl": 0.0}
     a, b = model_scores(tiny_base_model, sets, PARAMS), model_scores(twin, sets, PARAMS)
-    assert forget_score(a["ll_forget_label"], b["ll_forget_label"]) == 0.0
-    assert facts_utility(a["ll_facts"], b["ll_facts"]) == 1.0
+    assert forget_score(a["forget_label_ll"], b["forget_label_ll"]) == 0.0
+    assert facts_utility(a["facts_ll"], b["facts_ll"]) == 1.0
     # 4 prompts x 3 paraphrases are all scored.
     assert sum(len(batch["input_ids"]) for batch in sets.probes["paraphrase"]) == 12
 

@@ -48,7 +48,7 @@ def test_unlearn_and_evaluate_one_path(micro_project):
     traj = pd.read_parquet(trajectories / "BCA.npo.parquet" / version / "BCA.npo.parquet")
     assert traj["step"].tolist() == [0, 1, 2, 3]
     assert set(traj["path"]) == {"BCA"} and set(traj["position"]) == {2}
-    assert (traj["start_forget_label_ll"] == traj["forget_label_ll"].iloc[0]).all()
+    assert (traj["forget_label_ll_start"] == traj["forget_label_ll"].iloc[0]).all()
     series = root / "data/06_models/unlearned/BCA.npo"
     [sv] = _versions(series)
     assert sorted(p.name for p in (series / sv / "BCA.npo" / "seed0").iterdir()) == [

@@ -13,6 +13,7 @@ from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.metrics.scores import math_accuracy
 from path_unlearning.modeling.generation import generate_responses
 from path_unlearning.modeling.scoring import encode_batches, mean_loglik, response_logits
+from path_unlearning.schemas import KL, MATH_ACC, MATH_ACC_SAMPLED, RE_DISTANCE, ll, ll_tok
 
 
 class EvalSets:
@@ -50,8 +51,8 @@ def model_scores(
     """
     scores = {}
     for name, batches in sets.probes.items():
-        ll = mean_loglik(model, batches)
-        scores[f"ll_{name}"], scores[f"ll_tok_{name}"] = ll["sum"], ll["per_token"]
+        scored = mean_loglik(model, batches)
+        scores[ll(name)], scores[ll_tok(name)] = scored["sum"], scored["per_token"]
     greedy = generate_responses(
         model,
         sets.tokenizer,
@@ -59,7 +60,7 @@ def model_scores(
         params["math_max_new_tokens"],
         params["batch_size"],
     )
-    scores["math_acc"] = math_accuracy([g[0] for g in greedy], sets.math_answers)
+    scores[MATH_ACC] = math_accuracy([g[0] for g in greedy], sets.math_answers)
     k = params.get("math_samples", 0)
     if k:
         sampled = generate_responses(
@@ -74,7 +75,7 @@ def model_scores(
         )
         flat = [s for group in sampled for s in group]
         answers = [a for a in sets.math_answers for _ in range(k)]
-        scores["math_acc_sampled"] = math_accuracy(flat, answers)
+        scores[MATH_ACC_SAMPLED] = math_accuracy(flat, answers)
     return scores
 
 
@@ -92,7 +93,7 @@ def logits_distance(logits: Logits, other: Logits) -> dict[str, float]:
     for (a, mask), (b, _) in zip(logits, other, strict=True):
         re.append(re_distance(a, b, mask))
         kl.append(kl_divergence(a, b, mask))
-    return {"re_distance": torch.cat(re).mean().item(), "kl": torch.cat(kl).mean().item()}
+    return {RE_DISTANCE: torch.cat(re).mean().item(), KL: torch.cat(kl).mean().item()}
 
 
 @torch.no_grad()

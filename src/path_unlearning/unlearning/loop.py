@@ -25,6 +25,7 @@ from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
 from path_unlearning.config import bounded
 from path_unlearning.modeling.train import OptimConfig, make_scheduler
+from path_unlearning.schemas import ll, ll_tok
 from path_unlearning.unlearning.losses import ForgetBatch, get_loss, needs_reference
 
 
@@ -81,8 +82,8 @@ def _forget_batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor
 def _probe_row(model: PeftModel, probes: dict[str, list[dict[str, torch.Tensor]]]) -> dict:
     row = {}
     for name, batches in probes.items():
-        ll = mean_loglik(model, batches)
-        row[f"{name}_ll"], row[f"{name}_ll_tok"] = ll["sum"], ll["per_token"]
+        scored = mean_loglik(model, batches)
+        row[ll(name)], row[ll_tok(name)] = scored["sum"], scored["per_token"]
     return row
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from path_unlearning import schemas
 from path_unlearning.metrics.distances import fit_growth_rate
 from path_unlearning.metrics.evaluation import (
     EvalSets,
@@ -17,10 +18,28 @@ from path_unlearning.metrics.evaluation import (
 )
 from path_unlearning.metrics.scores import facts_utility, forget_score
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_model
-from path_unlearning.modeling.model import configure_torch_for_cpu
 from path_unlearning.modeling.scoring import response_logits
+from path_unlearning.schemas import (
+    DIVERGENCE_FITS,
+    EVALUATION_SCORES,
+    FACTS_LL,
+    FACTS_UTILITY,
+    FORGET_LABEL_LL,
+    FORGET_SCORE_BOTH,
+    FORGET_SCORE_LABEL,
+    FORGET_SCORE_PARAPHRASE,
+    KL,
+    MATH_ACC,
+    MATH_ACC_SAMPLED,
+    MATH_UTILITY,
+    PARAPHRASE_LL,
+    PATH_DIVERGENCE,
+    RE_DISTANCE,
+    SCORED_PROBES,
+    ll,
+)
 
-SCORE_COLUMNS = ["path", "method", "seed", "position", "metric", "value"]
+SCORE_COLUMNS = list(EVALUATION_SCORES.names)
 
 
 def _unlearned(
@@ -67,7 +86,6 @@ def evaluate_before(
     Returns:
         One row per metric (``metric``, ``value``).
     """
-    configure_torch_for_cpu()
     model = merged_model(base_model, path_adapter)
     scores = model_scores(model, eval_sets, params)
     reference = merged_model(base_model, reference_adapter)
@@ -90,7 +108,6 @@ def evaluate_unlearned(
     Returns:
         Tidy rows ``path, method, seed, position, metric, value``.
     """
-    configure_torch_for_cpu()
     b = dict(zip(before["metric"], before["value"], strict=True))
     path_model = merged_model(base_model, path_adapter)
     reference_logits = response_logits(
@@ -102,31 +119,27 @@ def evaluate_unlearned(
         model = _unlearned(base_model, path_model, unlearned, seed, unlearned.steps(seed)[-1])
         a = model_scores(model, eval_sets, params)
         a.update(logits_distance(response_logits(model, eval_sets.generic), reference_logits))
-        label = forget_score(b["ll_forget_label"], a["ll_forget_label"])
-        para = forget_score(b["ll_paraphrase"], a["ll_paraphrase"])
+        label = forget_score(b[FORGET_LABEL_LL], a[FORGET_LABEL_LL])
+        para = forget_score(b[PARAPHRASE_LL], a[PARAPHRASE_LL])
         metrics = {
-            "forget_score_label": label,
-            "forget_score_paraphrase": para,
-            "forget_score_both": (label + para) / 2,
-            "facts_utility": facts_utility(b["ll_facts"], a["ll_facts"]),
-            "math_acc_before": b["math_acc"],
-            "math_acc_after": a["math_acc"],
-            "math_utility": a["math_acc"] - b["math_acc"],
-            "re_distance_before": b["re_distance"],
-            "re_distance_after": a["re_distance"],
-            "kl_before": b["kl"],
-            "kl_after": a["kl"],
+            FORGET_SCORE_LABEL: label,
+            FORGET_SCORE_PARAPHRASE: para,
+            FORGET_SCORE_BOTH: (label + para) / 2,
+            FACTS_UTILITY: facts_utility(b[FACTS_LL], a[FACTS_LL]),
+            schemas.before(MATH_ACC): b[MATH_ACC],
+            schemas.after(MATH_ACC): a[MATH_ACC],
+            MATH_UTILITY: a[MATH_ACC] - b[MATH_ACC],
+            schemas.before(RE_DISTANCE): b[RE_DISTANCE],
+            schemas.after(RE_DISTANCE): a[RE_DISTANCE],
+            schemas.before(KL): b[KL],
+            schemas.after(KL): a[KL],
         }
-        if "math_acc_sampled" in a:
-            metrics["math_acc_sampled_before"] = b["math_acc_sampled"]
-            metrics["math_acc_sampled_after"] = a["math_acc_sampled"]
-        for probe, name in [
-            ("forget_label", "label"),
-            ("paraphrase", "paraphrase"),
-            ("facts", "facts"),
-        ]:
-            metrics[f"ll_before_{name}"] = b[f"ll_{probe}"]
-            metrics[f"ll_after_{name}"] = a[f"ll_{probe}"]
+        if MATH_ACC_SAMPLED in a:
+            metrics[schemas.before(MATH_ACC_SAMPLED)] = b[MATH_ACC_SAMPLED]
+            metrics[schemas.after(MATH_ACC_SAMPLED)] = a[MATH_ACC_SAMPLED]
+        for probe in SCORED_PROBES:
+            metrics[schemas.before(ll(probe))] = b[ll(probe)]
+            metrics[schemas.after(ll(probe))] = a[ll(probe)]
         rows += [(path, method, seed, position, m, v) for m, v in metrics.items()]
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
@@ -139,19 +152,24 @@ def combine_tables(*tables: pd.DataFrame) -> pd.DataFrame:
 def measure_path_divergence(
     base_model: PreTrainedModel,
     eval_sets: EvalSets,
-    *adapters_and_series: AdapterCheckpoint | AdapterSeries,
+    **models: AdapterCheckpoint | AdapterSeries,
 ) -> pd.DataFrame:
     """Pairwise RE distance between paths' unlearned models at every saved step.
 
-    Only paths over the same set of stages are compared. ``adapters_and_series``
-    alternates each path's fine-tuned adapter and its unlearned series.
+    Only paths over the same set of stages are compared.
+
+    Args:
+        base_model: The shared base model.
+        eval_sets: Tokenized evaluation sets (the generic set is compared).
+        **models: For every path ``XYZ``, ``XYZ_adapter`` (its fine-tuned
+            adapter) and ``XYZ_unlearned`` (its unlearned series).
 
     Returns:
         Rows ``method, seed, step, path_a, path_b, re_distance, kl``.
     """
-    configure_torch_for_cpu()
     batches = eval_sets.generic
-    pairs = list(zip(adapters_and_series[0::2], adapters_and_series[1::2], strict=True))
+    paths = sorted(name.removesuffix("_adapter") for name in models if name.endswith("_adapter"))
+    pairs = [(models[f"{p}_adapter"], models[f"{p}_unlearned"]) for p in paths]
     logits = {}
     for path_adapter, s in pairs:
         path_model = merged_model(base_model, path_adapter)
@@ -163,16 +181,14 @@ def measure_path_divergence(
     for (pa, seed, step), (pb, seed_b, step_b) in combinations(sorted(logits), 2):
         if seed == seed_b and step == step_b and set(pa) == set(pb):
             d = logits_distance(logits[(pa, seed, step)], logits[(pb, seed, step)])
-            rows.append((method, seed, step, pa, pb, d["re_distance"], d["kl"]))
-    return pd.DataFrame(
-        rows, columns=["method", "seed", "step", "path_a", "path_b", "re_distance", "kl"]
-    )
+            rows.append((method, seed, step, pa, pb, d[RE_DISTANCE], d[KL]))
+    return pd.DataFrame(rows, columns=list(PATH_DIVERGENCE.names))
 
 
 def fit_divergence(divergence: pd.DataFrame) -> pd.DataFrame:
     """Growth rate of the mean pairwise distance per method (log-linear in the step)."""
     rows = []
     for method, group in divergence.groupby("method", sort=True):
-        mean = group[group["step"] > 0].groupby("step")["re_distance"].mean()
+        mean = group[group["step"] > 0].groupby("step")[RE_DISTANCE].mean()
         rows.append({"method": method, **fit_growth_rate(mean.index.tolist(), mean.tolist())})
-    return pd.DataFrame(rows, columns=["method", "slope", "intercept", "r2", "n_points"])
+    return pd.DataFrame(rows, columns=list(DIVERGENCE_FITS.names))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import pandas as pd
@@ -11,12 +10,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from path_unlearning.data.chat import encode_records
 from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
-from path_unlearning.modeling.model import configure_torch_for_cpu
 from path_unlearning.paths import forget_position
-from path_unlearning.unlearning.loop import UnlearnConfig, start_model, unlearn
-
-_CONFIG_KEYS = {f.name for f in fields(UnlearnConfig)} - {"method", "seed", "hparams"}
-_START_COLUMNS = ["forget_label_ll", "paraphrase_ll", "facts_ll", "math_ll"]
+from path_unlearning.schemas import LL_COLUMNS, start
+from path_unlearning.sections import unlearn_config
+from path_unlearning.unlearning.loop import start_model, unlearn
 
 
 def unlearn_path(
@@ -32,46 +29,38 @@ def unlearn_path(
     forget_stage: str,
     path: str,
     method: str,
-    seeds: list[int],
+    seed: int,
 ) -> tuple[pd.DataFrame, AdapterSeries]:
-    """Unlearn the forget stage from one path's model with one method, per seed.
+    """Unlearn the forget stage from one path's model with one method and seed.
 
     Returns:
-        The trajectory (one row per seed x step, with the starting values on
-        every row) and the adapters saved along the way.
+        The trajectory (one row per step, with the starting values on every
+        row) and the adapters saved along the way.
     """
-    configure_torch_for_cpu()
+    config = unlearn_config(params, method, seed)
     pairs = probe_pairs(
         forget_eval, paraphrase_eval, facts_eval, math_eval, limit=params["eval_subset"]
     )
     probes = encode_probes(tokenizer, pairs, params["eval_batch_size"])
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
-    settings = {k: v for k, v in params.items() if k in _CONFIG_KEYS}
-    hparams = (params.get("hparams") or {}).get(method) or {}
-    tables, adapters = [], {}
-    for seed in seeds:
-        model = start_model(
-            base_model, path_adapter, params["lora"], seed, params.get("continue_adapter", False)
-        )
-        config = UnlearnConfig(method=method, seed=seed, hparams=hparams, **settings)
-        result = unlearn(model, forget, probes, config, tokenizer.pad_token_id)
-        table = result.trajectory
-        for column in _START_COLUMNS:
-            table[f"start_{column}"] = table[column].iloc[0]
-        table.insert(0, "seed", seed)
-        tables.append(table)
-        adapters.update({(seed, step): a for step, a in result.checkpoints.items()})
-    trajectory = pd.concat(tables, ignore_index=True)
+    continue_adapter = bool(params.get("continue_adapter", False))
+    model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
+    result = unlearn(model, forget, probes, config, tokenizer.pad_token_id)
+    trajectory = result.trajectory
+    for column in LL_COLUMNS:
+        trajectory[start(column)] = trajectory[column].iloc[0]
+    trajectory.insert(0, "seed", seed)
+    adapters = {(seed, step): a for step, a in result.checkpoints.items()}
     trajectory.insert(0, "position", forget_position(path, forget_stage))
     trajectory.insert(0, "method", method)
     trajectory.insert(0, "path", path)
     meta = {
         "path": path,
         "method": method,
-        "seeds": list(seeds),
-        "continue_adapter": bool(params.get("continue_adapter", False)),
+        "seeds": [seed],
+        "continue_adapter": continue_adapter,
         "path_adapter": path_adapter.metadata.get("fingerprint"),
-        "config": settings,
-        "hparams": hparams,
+        "config": {k: v for k, v in vars(config).items() if k not in ("method", "seed")},
+        "hparams": config.hparams,
     }
     return trajectory, AdapterSeries(adapters, meta)

@@ -1,0 +1,364 @@
+"""Columns of every table the pipelines write, and what each one means.
+
+One name per quantity. A log-likelihood is ``{probe}_ll`` (mean over examples of
+the summed response-token log-prob, nats) and ``{probe}_ll_tok`` (per token),
+for the probes ``forget_label``, ``paraphrase``, ``facts`` and ``math``. A
+qualifier always comes last: ``_start`` (the step-0 value repeated on every
+trajectory row), ``_before`` / ``_after`` (``evaluation_scores`` metrics, like
+``math_acc_before``). So the refusal label's log-likelihood is
+``forget_label_ll`` in the unlearning loop, in ``model_scores``, in trajectories
+(``forget_label_ll_start``), in ``evaluation_scores`` (``forget_label_ll_before``)
+and in the report.
+
+``docs/tables.md`` is generated from this module
+(``python -m path_unlearning.schemas > docs/tables.md``); a test keeps it in step.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+# --- names -------------------------------------------------------------------
+
+PATH, METHOD, SEED, POSITION, STEP = "path", "method", "seed", "position", "step"
+METRIC, VALUE = "metric", "value"
+LOSS, LR, DIVERGED = "loss", "lr", "diverged"
+PATH_A, PATH_B = "path_a", "path_b"
+RE_DISTANCE, KL = "re_distance", "kl"
+SLOPE, INTERCEPT, R2, N_POINTS = "slope", "intercept", "r2", "n_points"
+
+FORGET_LABEL, PARAPHRASE, FACTS, MATH = "forget_label", "paraphrase", "facts", "math"
+PROBES = (FORGET_LABEL, PARAPHRASE, FACTS, MATH)
+MATH_ACC, MATH_ACC_SAMPLED = "math_acc", "math_acc_sampled"
+
+
+def ll(probe: str) -> str:
+    """Summed response log-likelihood of a probe: ``forget_label`` -> ``forget_label_ll``."""
+    return f"{probe}_ll"
+
+
+def ll_tok(probe: str) -> str:
+    """Per-token response log-likelihood of a probe."""
+    return f"{probe}_ll_tok"
+
+
+def start(column: str) -> str:
+    """The step-0 value of a trajectory column, repeated on every row."""
+    return f"{column}_start"
+
+
+def before(name: str) -> str:
+    """A quantity of the model before unlearning (``evaluation_scores`` metric)."""
+    return f"{name}_before"
+
+
+def after(name: str) -> str:
+    """A quantity of the model after unlearning (``evaluation_scores`` metric)."""
+    return f"{name}_after"
+
+
+FORGET_LABEL_LL, PARAPHRASE_LL, FACTS_LL, MATH_LL = (ll(p) for p in PROBES)
+LL_COLUMNS = tuple(ll(p) for p in PROBES)
+LL_TOK_COLUMNS = tuple(ll_tok(p) for p in PROBES)
+START_COLUMNS = tuple(start(c) for c in LL_COLUMNS)
+
+# evaluation_scores metrics
+FORGET_SCORE_LABEL = "forget_score_label"
+FORGET_SCORE_PARAPHRASE = "forget_score_paraphrase"
+FORGET_SCORE_BOTH = "forget_score_both"
+FACTS_UTILITY = "facts_utility"
+MATH_UTILITY = "math_utility"
+SCORED_PROBES = (FORGET_LABEL, PARAPHRASE, FACTS)  # probes with ll before/after metrics
+
+# --- schemas -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column (or, for a tidy table, a metric) and its meaning."""
+
+    name: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table: catalog name, who writes it, one row per what, its columns."""
+
+    name: str
+    producer: str
+    grain: str
+    columns: tuple[Column, ...]
+    metrics: tuple[Column, ...] = ()  # tidy tables: the values of ``metric``
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(c.name for c in self.columns)
+
+
+def _cols(*pairs: tuple[str, str]) -> tuple[Column, ...]:
+    return tuple(Column(n, m) for n, m in pairs)
+
+
+_PROBE_MEANING = {
+    FORGET_LABEL: "refusal label on the forget prompts",
+    PARAPHRASE: "refusal paraphrases on the forget prompts",
+    FACTS: "fact answers (retained stage)",
+    MATH: "math solutions, teacher-forced",
+}
+
+MODEL_SCORES = TableSchema(
+    name="model_scores (dict, not a table)",
+    producer="metrics.evaluation.model_scores",
+    grain="one value per key, for one model on the full evaluation sets",
+    columns=(
+        *(Column(ll(p), f"{_PROBE_MEANING[p]}: summed log-lik (nats)") for p in PROBES),
+        *(Column(ll_tok(p), f"{_PROBE_MEANING[p]}: per-token log-lik") for p in PROBES),
+        Column(MATH_ACC, "greedy accuracy on held-out math problems"),
+        Column(MATH_ACC_SAMPLED, "sampled accuracy (only with math_samples > 0)"),
+    ),
+)
+
+TRAJECTORY = TableSchema(
+    name="{path}.{method}.trajectory",
+    producer="unlearn",
+    grain="one row per seed x step (step 0 = before unlearning), eval subset",
+    columns=(
+        *_cols(
+            (PATH, "path string, e.g. BCA"),
+            (METHOD, "unlearning method (ga, npo, simnpo, simnpo_original)"),
+            (SEED, "experiment seed"),
+            (POSITION, "1-based position of the forget stage in the path"),
+            (STEP, "unlearning step"),
+            (LOSS, "unlearning loss at this step (NaN at step 0)"),
+            (LR, "learning rate used at this step"),
+        ),
+        *(Column(ll(p), f"{_PROBE_MEANING[p]}: summed log-lik (nats)") for p in PROBES),
+        *(Column(ll_tok(p), f"{_PROBE_MEANING[p]}: per-token log-lik") for p in PROBES),
+        Column(DIVERGED, "True once the loss or a log-likelihood became inf/NaN (run stops)"),
+        *(Column(start(ll(p)), f"step-0 {ll(p)}, repeated on every row") for p in PROBES),
+    ),
+)
+
+EVALUATION_SCORES = TableSchema(
+    name="evaluation_scores",
+    producer="evaluate",
+    grain="one row per path x method x seed x metric (tidy), full evaluation sets",
+    columns=_cols(
+        (PATH, "path string"),
+        (METHOD, "unlearning method"),
+        (SEED, "experiment seed"),
+        (POSITION, "1-based position of the forget stage"),
+        (METRIC, "metric name (below)"),
+        (VALUE, "metric value"),
+    ),
+    metrics=(
+        *_cols(
+            (FORGET_SCORE_LABEL, "forget_label_ll_before - forget_label_ll_after"),
+            (FORGET_SCORE_PARAPHRASE, "paraphrase_ll_before - paraphrase_ll_after"),
+            (FORGET_SCORE_BOTH, "mean of the two forget scores"),
+            (FACTS_UTILITY, "1 - |facts_ll_after - facts_ll_before|"),
+            (before(MATH_ACC), "greedy math accuracy before unlearning"),
+            (after(MATH_ACC), "greedy math accuracy after unlearning"),
+            (MATH_UTILITY, "math_acc_after - math_acc_before"),
+            (before(MATH_ACC_SAMPLED), "sampled math accuracy before (sampling on only)"),
+            (after(MATH_ACC_SAMPLED), "sampled math accuracy after (sampling on only)"),
+            (before(RE_DISTANCE), "RE distance to the retrain reference before unlearning"),
+            (after(RE_DISTANCE), "RE distance to the retrain reference after unlearning"),
+            (before(KL), "KL to the retrain reference before unlearning"),
+            (after(KL), "KL to the retrain reference after unlearning"),
+        ),
+        *(Column(before(ll(p)), f"{_PROBE_MEANING[p]} before unlearning") for p in SCORED_PROBES),
+        *(Column(after(ll(p)), f"{_PROBE_MEANING[p]} after unlearning") for p in SCORED_PROBES),
+    ),
+)
+
+PATH_DIVERGENCE = TableSchema(
+    name="path_divergence",
+    producer="evaluate",
+    grain="one row per method x seed x saved step x pair of paths over the same stages",
+    columns=_cols(
+        (METHOD, "unlearning method"),
+        (SEED, "experiment seed"),
+        (STEP, "unlearning step"),
+        (PATH_A, "first path of the pair"),
+        (PATH_B, "second path of the pair"),
+        (RE_DISTANCE, "RE distance (Def. 2.1) between the two unlearned models"),
+        (KL, "KL(path_a || path_b) on the generic test set"),
+    ),
+)
+
+DIVERGENCE_FITS = TableSchema(
+    name="divergence_fits",
+    producer="evaluate",
+    grain="one row per method",
+    columns=_cols(
+        (METHOD, "unlearning method"),
+        (SLOPE, "fitted growth rate of log(mean re_distance) per step (steps > 0)"),
+        (INTERCEPT, "fitted intercept of log(mean re_distance)"),
+        (R2, "r2 of the log-linear fit"),
+        (N_POINTS, "steps used in the fit"),
+    ),
+)
+
+# --- report tables -----------------------------------------------------------
+
+SUMMARY = TableSchema(
+    name="report_verdicts",
+    producer="report",
+    grain="one row per verdict x scope (scope 'all' rows are the headline)",
+    columns=_cols(
+        ("verdict", "recency, position_effect, path_dependence, starting_point, divergence"),
+        ("scope", "'all' or a method, method/measure or method/metric"),
+        ("holds", "True/False, empty where the data cannot tell"),
+        ("value", "the number behind the verdict (see detail)"),
+        ("p_value", "p-value of the test behind the verdict, where there is one"),
+        ("detail", "one sentence stating the result"),
+    ),
+)
+
+TABLE1 = TableSchema(
+    name="report_table1",
+    producer="report",
+    grain="one row per position x path x metric x method (numeric Table 1)",
+    columns=_cols(
+        (POSITION, "1-based position of the forget stage"),
+        (PATH, "path string"),
+        (METRIC, "evaluation_scores metric"),
+        (METHOD, "unlearning method"),
+        ("mean", "mean over seeds"),
+        ("std", "std over seeds (ddof=1; NaN with one seed)"),
+        ("n_seeds", "seeds averaged"),
+    ),
+)
+
+RECENCY = TableSchema(
+    name="report_recency_cells",
+    producer="report",
+    grain="one row per measure x method x seed",
+    columns=_cols(
+        ("measure", "forget_score, or ll_drop_{t} = forget_label_ll_start - ll at step t"),
+        (METHOD, "unlearning method"),
+        (SEED, "experiment seed"),
+        ("n_paths", "paths with a finite value"),
+        ("n_last", "paths with the forget stage last"),
+        ("max_last", "largest value among forget-stage-last paths"),
+        ("min_other", "smallest value among the other paths"),
+        ("margin", "min_other - max_last (> 0: the strict test holds)"),
+        ("holds", "strict: every last path below every other path (ties fail); empty if moot"),
+        ("chance", "probability of holding under random ordering: 1 / C(n_paths, n_last)"),
+    ),
+)
+
+POSITION_EFFECT = TableSchema(
+    name="report_position_effect",
+    producer="report",
+    grain="one row per scope ('all' or a method)",
+    columns=_cols(
+        ("scope", "'all' or a method"),
+        ("n_cells", "method x seed cells with spread in both position and score"),
+        ("rho", "mean Spearman correlation of forget score with position over cells"),
+        ("p_value", "two-sided permutation p-value (positions permuted within each cell)"),
+        ("n_permutations", "permutations drawn, or the count enumerated when exact"),
+        ("exact", "True when every permutation was enumerated"),
+    ),
+)
+
+PATH_DEPENDENCE = TableSchema(
+    name="report_path_dependence",
+    producer="report",
+    grain="one row per method x metric",
+    columns=_cols(
+        (METHOD, "unlearning method"),
+        (METRIC, "evaluation_scores metric"),
+        ("n_paths", "paths"),
+        ("n_seeds", "seeds"),
+        ("path_std", "std across paths of the seed-mean score (ddof=1)"),
+        ("seed_std", "pooled within-path std across seeds (ddof=1)"),
+        ("ratio", "path_std / seed_std (NaN with one seed)"),
+        ("ratio_low", "lower bound of the bootstrap interval (seeds resampled)"),
+        ("ratio_high", "upper bound of the bootstrap interval"),
+        ("holds", "ratio_low above the threshold; empty with one seed"),
+    ),
+)
+
+STARTING_CONTROL = TableSchema(
+    name="report_starting_control",
+    producer="report",
+    grain="one row per method",
+    columns=_cols(
+        (METHOD, "unlearning method"),
+        ("n", "method x seed x path runs in the regression"),
+        ("coef_position", "OLS coefficient of position: forget ~ position + start ll"),
+        ("se_position", "its standard error"),
+        ("p_position", "two-sided t-test p-value of the position coefficient"),
+        ("coef_start", "OLS coefficient of the starting forget-label log-likelihood"),
+        ("p_start", "its p-value"),
+        ("corr_position_start", "correlation of position with the starting log-likelihood"),
+    ),
+)
+
+STARTING_POINTS = TableSchema(
+    name="report_starting_points",
+    producer="report",
+    grain="one row per path (before unlearning, mean over methods and seeds)",
+    columns=_cols(
+        (POSITION, "1-based position of the forget stage"),
+        (PATH, "path string"),
+        ("n_runs", "method x seed runs averaged"),
+        (before(FORGET_LABEL_LL), "forget-label log-likelihood before unlearning (full set)"),
+        (before(FACTS_LL), "facts log-likelihood before unlearning (full set)"),
+        (before(MATH_ACC), "greedy math accuracy before unlearning"),
+        (start(FORGET_LABEL_LL), "forget-label log-likelihood at step 0 (eval subset)"),
+    ),
+)
+
+SCHEMAS = (
+    TRAJECTORY,
+    EVALUATION_SCORES,
+    PATH_DIVERGENCE,
+    DIVERGENCE_FITS,
+    MODEL_SCORES,
+    SUMMARY,
+    TABLE1,
+    RECENCY,
+    POSITION_EFFECT,
+    PATH_DEPENDENCE,
+    STARTING_CONTROL,
+    STARTING_POINTS,
+)
+
+
+def _row(column: Column) -> str:
+    return f"| `{column.name}` | {column.meaning.replace('|', chr(92) + '|')} |"
+
+
+def tables_markdown() -> str:
+    """``docs/tables.md``: every schema as a Markdown section."""
+    out = [
+        "# Tables",
+        "",
+        "Generated from `src/path_unlearning/schemas.py` "
+        "(`python -m path_unlearning.schemas > docs/tables.md`); edit the module, not this file.",
+        "",
+        "Naming: a log-likelihood is `{probe}_ll` (mean over examples of the summed "
+        "response-token log-prob, nats) or `{probe}_ll_tok` (per token), probes "
+        f"{', '.join(f'`{p}`' for p in PROBES)}; qualifiers come last: `_start`, "
+        "`_before`, `_after`.",
+        "",
+    ]
+    for schema in SCHEMAS:
+        out += [f"## `{schema.name}` ({schema.producer})", "", f"{schema.grain[0].upper()}"
+                f"{schema.grain[1:]}.", "", "| column | meaning |", "|---|---|"]  # fmt: skip
+        out += [_row(c) for c in schema.columns]
+        if schema.metrics:
+            out += ["", "Metrics:", "", "| metric | meaning |", "|---|---|"]
+            out += [_row(c) for c in schema.metrics]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(tables_markdown())
