@@ -57,17 +57,24 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 def _restore_global_state():
     """Don't leak process state between tests.
 
-    The plan set by a Kedro session is module state; training flushes denormal
-    floats to zero (``configure_torch_for_cpu``), which breaks code that needs
-    subnormals, e.g. hypothesis' float strategies.
+    A Kedro run flushes denormal floats to zero (``configure_torch_for_cpu``),
+    which breaks code that needs subnormals, e.g. hypothesis' float strategies;
+    a session hands its configuration to the registry through the environment.
     """
+    import os
+
     import torch
 
-    from path_unlearning import plan
+    from path_unlearning import kedro_adapter
 
-    saved = plan._current
+    names = (kedro_adapter.ENV_VAR, kedro_adapter.RUNTIME_PARAMS_VAR, kedro_adapter.CONF_SOURCE_VAR)
+    saved = {name: os.environ.get(name) for name in names}
     yield
-    plan._current = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     torch.set_flush_denormal(False)
 
 

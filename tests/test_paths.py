@@ -31,7 +31,8 @@ def _params(**overrides) -> dict:
         "paths": list(DEFAULT_PATHS),
         "path": None,
         "method": None,
-        "unlearn": {"methods": ["ga", "npo"], "seeds": [0, 1]},
+        "unlearn": {"methods": ["ga", "npo"]},
+        "seeds": [0, 1],
     }  # fmt: skip
     params.update(overrides)
     return params

@@ -1,13 +1,12 @@
-"""The experiment plan: seeds, method restriction and the current-plan state."""
+"""The experiment plan: seeds, method restriction, plans of each environment, config checks."""
 
 from __future__ import annotations
 
 import pytest
 
-from path_unlearning import plan as plan_module
 from path_unlearning.errors import ConfigError
 from path_unlearning.paths import PathError
-from path_unlearning.plan import ExperimentPlan, current_plan, set_parameters
+from path_unlearning.plan import ExperimentPlan
 
 
 def _params(**overrides) -> dict:
@@ -16,7 +15,8 @@ def _params(**overrides) -> dict:
                    "C": {"dataset": "refusal"}},
         "forget_stage": "C",
         "paths": ["ABC", "BCA"],
-        "unlearn": {"methods": ["ga", "npo", "simnpo"], "seeds": [0, 1]},
+        "unlearn": {"methods": ["ga", "npo", "simnpo"]},
+        "seeds": [0, 1],
     }  # fmt: skip
     params.update(overrides)
     return params
@@ -28,7 +28,7 @@ def _params(**overrides) -> dict:
 )
 def test_bad_seed_lists_raise_one_line_error(seeds) -> None:
     with pytest.raises(ConfigError) as info:
-        ExperimentPlan.from_parameters(_params(unlearn={"methods": ["ga"], "seeds": seeds}))
+        ExperimentPlan.from_parameters(_params(seeds=seeds))
     message = str(info.value)
     assert message.startswith("invalid seeds")
     assert "\n" not in message
@@ -36,12 +36,14 @@ def test_bad_seed_lists_raise_one_line_error(seeds) -> None:
 
 @pytest.mark.parametrize(("seeds", "expected"), [(3, (3,)), ([2, 0, 5], (2, 0, 5))])
 def test_good_seeds(seeds, expected) -> None:
-    plan = ExperimentPlan.from_parameters(_params(unlearn={"methods": ["ga"], "seeds": seeds}))
+    plan = ExperimentPlan.from_parameters(_params(seeds=seeds))
     assert plan.seeds == expected
 
 
 def test_seeds_default_to_zero() -> None:
-    assert ExperimentPlan.from_parameters(_params(unlearn={})).seeds == (0,)
+    params = _params()
+    del params["seeds"]
+    assert ExperimentPlan.from_parameters(params).seeds == (0,)
 
 
 def test_all_configured_methods_without_a_runtime_method() -> None:
@@ -81,9 +83,7 @@ def test_missing_stages_or_forget_stage() -> None:
         ExperimentPlan.from_parameters(_params(forget_stage="Z"))
 
 
-def test_set_parameters_makes_the_plan_current() -> None:
-    plan_module._current = None
-    assert current_plan() is None
-    plan = set_parameters(_params(path="BCA"))
-    assert current_plan() is plan
-    assert plan.paths == ("BCA",)
+def test_each_seed_is_a_namespace() -> None:
+    plan = ExperimentPlan.from_parameters(_params())
+    assert plan.namespace(1, "BCA") == "s1.BCA"
+    assert plan.namespace(0) == "s0"

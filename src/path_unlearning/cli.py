@@ -9,30 +9,56 @@ path, an unknown method) into a one-line message and exit code 1.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import click
 from kedro.framework.cli.project import run as kedro_run
-from kedro.framework.cli.utils import _split_params
+from kedro.framework.cli.utils import split_string
+from kedro.utils import find_kedro_project
+from omegaconf import OmegaConf
 
 from path_unlearning.errors import ConfigError
 
 
-def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
-    """Parse ``--params`` items written ``key:value`` or ``key=value``."""
-    if isinstance(value, str) and value:
-        items = []
-        for item in value.split(","):
-            key, colon, rest = item.partition(":")
-            # key:value only when no '=' comes first, so "a=http://x" keeps its ':'.
-            items.append(f"{key}={rest}" if colon and "=" not in key else item)
-        value = ",".join(items)
-    return _split_params(ctx, param, value)
+def split_params(ctx: click.Context, param: Any, value: Any) -> dict[str, Any]:
+    """Parse ``--params`` items written ``key:value`` or ``key=value`` into a nested dict.
+
+    Dotted keys nest (``unlearn.lr=1e-3``) and values are typed as in YAML, as
+    Kedro's own parser does.
+    """
+    if isinstance(value, dict):
+        return value
+    items = []
+    for raw in split_string(ctx, param, value):
+        key, colon, rest = raw.partition(":")
+        # key:value only when no '=' comes first, so "a=http://x" keeps its ':'.
+        item = f"{key}={rest}" if colon and "=" not in key else raw
+        key, equals, rest = item.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{raw!r} is not key=value or key:value", ctx, param)
+        items.append(f"{key.strip()}={rest}")
+    return OmegaConf.to_container(OmegaConf.from_dotlist(items))
+
+
+def check_env(env: str | None, conf_source: str | None) -> None:
+    """Raise ``ConfigError`` unless ``env`` names a folder of the configuration."""
+    if not env:
+        return
+    root = (
+        Path(conf_source)
+        if conf_source
+        else (find_kedro_project(Path.cwd()) or Path.cwd()) / "conf"
+    )
+    if not (root / env).is_dir():
+        known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        raise ConfigError(f"unknown environment {env!r}: choose one of {', '.join(known)}")
 
 
 class _RunCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            check_env(ctx.params.get("env"), ctx.params.get("conf_source"))
             return super().invoke(ctx)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None

@@ -1,17 +1,46 @@
-"""Project pipelines."""
+"""Project pipelines: the experiment plan is built here and passed to every pipeline."""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
+
+from path_unlearning.kedro_adapter import run_parameters
+from path_unlearning.pipelines import (
+    data_prep,
+    evaluate,
+    report,
+    staged_finetune,
+    theory,
+    unlearn,
+)
+from path_unlearning.plan import ExperimentPlan
+
+# Registered names equal the folder names (Kedro's selective loading relies on it).
+MODULES = {
+    "data_prep": data_prep,
+    "staged_finetune": staged_finetune,
+    "unlearn": unlearn,
+    "evaluate": evaluate,
+    "report": report,
+    "theory": theory,
+}
+
+
+def create_pipelines(plan: ExperimentPlan) -> dict[str, Pipeline]:
+    """Every pipeline of the project for one experiment plan, and ``__default__``."""
+    built = {name: module.create_pipeline(plan=plan) for name, module in MODULES.items()}
+    built["__default__"] = sum(built.values(), Pipeline([]))
+    return built
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register the project's pipelines; names equal their folder names.
+    """Register the project's pipelines for the active run's configuration.
+
+    The plan (paths, their trie, methods, seeds) comes from the run's parameters,
+    ``--env`` and ``--params`` included (see ``kedro_adapter``), so
+    ``--params=path:BCA`` builds exactly the prefixes B, BC, BCA and BA.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
-    pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
-    return pipelines
+    return create_pipelines(ExperimentPlan.from_parameters(run_parameters()))

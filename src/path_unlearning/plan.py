@@ -1,9 +1,13 @@
 """The experiment plan: which paths, prefixes, methods and seeds a run builds.
 
 Kedro builds pipelines before it runs them, so the shape of the per-path
-pipelines must be known from the parameters alone. A project hook hands the
-resolved parameters (runtime ``--params`` included) to ``set_parameters``
-before the registry is loaded; the pipelines then read ``current_plan()``.
+pipelines must be known from the parameters alone. ``register_pipelines()``
+resolves the plan from the run's parameters (environment and runtime
+``--params`` included) and passes it to every ``create_pipeline(plan)``.
+
+Seeds: every seed in ``seeds:`` is one replica of the experiment with its own
+trie (namespace ``s<seed>``): stage training (data order, adapter init) and
+unlearning both draw from it, while the base model and the data are shared.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from path_unlearning.paths import (
     select_paths,
     training_prefixes,
 )
+from path_unlearning.sections import validate_sections
 from path_unlearning.unlearning.losses import needs_reference
 
 
@@ -32,6 +37,12 @@ class ExperimentPlan:
     paths: tuple[str, ...]
     methods: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0,)
+    data_source: str = "synthetic"  # data_prep.source: synthetic or hub (paper datasets)
+
+    @staticmethod
+    def namespace(seed: int, name: str = "") -> str:
+        """The dataset namespace of one seed's replica: ``s0``, ``s0.BCA``."""
+        return f"s{seed}.{name}" if name else f"s{seed}"
 
     @property
     def prefixes(self) -> list[str]:
@@ -64,9 +75,11 @@ class ExperimentPlan:
         )
         for method in methods:
             needs_reference(method)  # raises a one-line UnknownMethodError
-        seeds = _seed_list(unlearn.get("seeds", [0]))
+        seeds = _seed_list(params.get("seeds", [0]))
+        validate_sections(params, tuple(methods))
         datasets = {letter: cfg["dataset"] for letter, cfg in stages.items()}
-        return cls(datasets, forget_stage, tuple(paths), tuple(methods), tuple(seeds))
+        return cls(datasets, forget_stage, tuple(paths), tuple(methods), tuple(seeds),
+                   str((params.get("data_prep") or {}).get("source", "synthetic")))
 
 
 def _seed_list(seeds: Any) -> list[int]:
@@ -82,18 +95,3 @@ def _seed_list(seeds: Any) -> list[int]:
             f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0"
         )
     return list(seeds)
-
-
-_current: ExperimentPlan | None = None
-
-
-def set_parameters(params: Mapping[str, Any]) -> ExperimentPlan:
-    """Resolve the plan from run parameters and make it current."""
-    global _current  # noqa: PLW0603 - one plan per Kedro session, set by the hook
-    _current = ExperimentPlan.from_parameters(params)
-    return _current
-
-
-def current_plan() -> ExperimentPlan | None:
-    """The plan of the running session, or ``None`` before any was set."""
-    return _current

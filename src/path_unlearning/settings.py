@@ -1,10 +1,14 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
-from path_unlearning.hooks import ExperimentPlanHook, LineageHook
+from path_unlearning.hooks import LineageHook, MissingInputHook, TorchSettingsHook
+from path_unlearning.kedro_adapter import RunConfigurationHook
 
-HOOKS = (ExperimentPlanHook(), LineageHook())
+# RunConfigurationHook first: the pipelines are built from what it hands over.
+HOOKS = (RunConfigurationHook(), MissingInputHook(), TorchSettingsHook(), LineageHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # Environments (full, paper, ...) override only the keys they set.
+    "merge_strategy": {"parameters": "soft"},
 }

@@ -24,7 +24,7 @@ def _run(root: Path, runtime_params: dict | None = None) -> str:
 
 
 def _adapters(root: Path) -> Path:
-    return root / "data" / "06_models" / "adapters"
+    return root / "data" / "06_models" / "adapters" / "s0"
 
 
 def _versions(root: Path, prefix: str) -> list[str]:
@@ -56,7 +56,7 @@ def test_session_trains_the_trie_versions_checkpoints_and_resumes(micro_project,
     # 1. --params=path:BCA trains B, BC, BCA and the retrain reference BA, nothing else
     first = _run(root, {"path": "BCA"})
     assert sorted(trained) == ["pretrain", "stage B", "stage BA", "stage BC", "stage BCA"]
-    assert _trained_namespaces() == {"B", "BC", "BCA", "BA"}
+    assert _trained_namespaces() == {"s0.B", "s0.BC", "s0.BCA", "s0.BA"}
     assert sorted(p.name for p in _adapters(root).iterdir()) == ["B", "BA", "BC", "BCA"]
     for prefix in ("B", "BC", "BCA", "BA"):
         assert _versions(root, prefix) == [first]
@@ -95,6 +95,8 @@ def test_session_trains_the_trie_versions_checkpoints_and_resumes(micro_project,
     trained.clear()
     third = _run(root)
     assert sorted(trained) == ["stage A", "stage AB", "stage ABC"]
-    assert _trained_namespaces() == {"A", "AB", "ABC", "B", "BC", "BCA", "BA"}
+    assert _trained_namespaces() == {
+        f"s0.{p}" for p in ("A", "AB", "ABC", "B", "BC", "BCA", "BA")
+    }
     assert _versions(root, "ABC") == [third]
     assert _versions(root, "BCA") == sorted([first, second, third])

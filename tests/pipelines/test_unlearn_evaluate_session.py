@@ -42,14 +42,14 @@ def test_unlearn_and_evaluate_one_path(micro_project):
     _run(root, "staged_finetune", path="BCA")
     _run(root, "unlearn", path="BCA")
 
-    trajectories = root / "data/07_model_output/trajectories"
+    trajectories = root / "data/07_model_output/trajectories/s0"
     assert sorted(p.name for p in trajectories.iterdir()) == ["BCA.ga.parquet", "BCA.npo.parquet"]
     [version] = _versions(trajectories / "BCA.npo.parquet")
     traj = pd.read_parquet(trajectories / "BCA.npo.parquet" / version / "BCA.npo.parquet")
     assert traj["step"].tolist() == [0, 1, 2, 3]
     assert set(traj["path"]) == {"BCA"} and set(traj["position"]) == {2}
     assert (traj["forget_label_ll_start"] == traj["forget_label_ll"].iloc[0]).all()
-    series = root / "data/06_models/unlearned/BCA.npo"
+    series = root / "data/06_models/unlearned/s0/BCA.npo"
     [sv] = _versions(series)
     assert sorted(p.name for p in (series / sv / "BCA.npo" / "seed0").iterdir()) == [
         "step00000",
@@ -103,6 +103,6 @@ def test_unknown_method_fails_in_one_line(micro_project):
 
 
 def test_bad_seed_list_fails_in_one_line(micro_project):
-    root = micro_project({**UNLEARN, "unlearn": {**UNLEARN["unlearn"], "seeds": [1, 1]}})
+    root = micro_project({**UNLEARN, "seeds": [1, 1]})
     with pytest.raises(ConfigError, match="invalid seeds"):
         _run(root, "unlearn", path="BCA")

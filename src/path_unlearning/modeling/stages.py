@@ -14,7 +14,6 @@ from path_unlearning.modeling.lora import AdapterCheckpoint, new_adapter
 from path_unlearning.modeling.model import (
     FINGERPRINT_KEY,
     build_tiny_llama,
-    configure_torch_for_cpu,
     fingerprint,
     model_fingerprint,
 )
@@ -40,7 +39,6 @@ def pretrain_base_model(
     Returns:
         The model, with its fingerprint recorded on its config, and the log.
     """
-    configure_torch_for_cpu()
     key = fingerprint(
         "base", architecture, train_config, records_fingerprint(corpus), tokenizer.get_vocab()
     )
@@ -88,7 +86,6 @@ def train_stage(
     Returns:
         The adapter after the stage and the stage's training log.
     """
-    configure_torch_for_cpu()
     parent_key = parent.metadata["fingerprint"] if parent else model_fingerprint(base_model)
     key = fingerprint(
         "stage", prefix, parent_key, records_fingerprint(stage_records), lora_params, train_config

@@ -20,10 +20,10 @@ from peft import PeftModel
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
+from path_unlearning.config import bounded
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
-from path_unlearning.config import bounded
 from path_unlearning.modeling.train import OptimConfig, make_scheduler
 from path_unlearning.schemas import ll, ll_tok
 from path_unlearning.unlearning.losses import ForgetBatch, get_loss, needs_reference

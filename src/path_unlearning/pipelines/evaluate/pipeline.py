@@ -1,15 +1,16 @@
 """evaluate: per-path scores before and after unlearning, then cross-path divergence.
 
-Per path (namespace = path): ``BCA.evaluate_before`` and ``BCA.evaluate_<method>``.
-Per method: ``<method>.path_divergence`` over all selected paths. Finally the
-tables ``evaluation_scores``, ``path_divergence`` and ``divergence_fits``.
+Per seed and path (namespace ``s0.BCA``): ``evaluate_before`` and
+``evaluate_<method>``. Per seed and method: ``s0.path_divergence_<method>`` over
+the seed's paths, and the seed's tables combined (``scores_s0``,
+``path_divergence_s0``, in memory). Finally the
+tables ``evaluation_scores``, ``path_divergence`` and ``divergence_fits`` over
+every seed.
 """
 
-from functools import partial, update_wrapper
+from kedro.pipeline import Node, Pipeline
 
-from kedro.pipeline import Node, Pipeline, pipeline
-
-from path_unlearning.pipelines import dotted_names_allowed, experiment_plan
+from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.evaluate.nodes import (
     combine_tables,
     evaluate_before,
@@ -18,58 +19,71 @@ from path_unlearning.pipelines.evaluate.nodes import (
     measure_path_divergence,
     prepare_eval_sets,
 )
+from path_unlearning.plan import ExperimentPlan
 
 EVAL_SETS = ["forget_eval", "paraphrase_eval", "facts_eval", "math_eval", "generic_eval"]
 
 
-def _path_template(position: int, methods: tuple[str, ...]) -> Pipeline:
-    common = {"eval_sets": "eval_sets", "params": "params:evaluate"}
-    models = {
+def _path_nodes(plan: ExperimentPlan, seed: int, path: str) -> list[Node]:
+    """Scores of one path's model before unlearning and after each method."""
+    ns = plan.namespace(seed, path)
+    common = {
         "base_model": "base_model",
-        "path_adapter": "adapter",
-        "reference_adapter": "reference_adapter",
+        "path_adapter": f"{ns}.adapter",
+        "reference_adapter": f"{plan.namespace(seed, plan.reference(path))}.adapter",
+        "eval_sets": "eval_sets",
+        "params": "params:evaluate",
     }
-    nodes = [Node(evaluate_before, {**models, **common}, "before_scores", name="evaluate_before")]
-    func = update_wrapper(partial(evaluate_unlearned, position=position), evaluate_unlearned)
+    nodes = [
+        Node(evaluate_before, common, f"{ns}.before_scores", name="evaluate_before", namespace=ns)
+    ]
     nodes += [
         Node(
-            func,
-            {**models, "unlearned": f"{m}.unlearned", "before": "before_scores", **common},
-            f"{m}.scores",
+            bind(evaluate_unlearned, position=plan.position(path)),
+            {**common, "unlearned": f"{ns}.{m}.unlearned", "before": f"{ns}.before_scores"},
+            f"{ns}.{m}.scores",
             name=f"evaluate_{m}",
+            namespace=ns,
         )
-        for m in methods
+        for m in plan.methods
     ]
-    return Pipeline(nodes)
+    return nodes
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    plan = kwargs.get("plan") or experiment_plan()
-    shared = {"base_model": "base_model", "eval_sets": "eval_sets"}
-    per_path = []
-    with dotted_names_allowed():
-        for path in plan.paths:
-            per_path.append(
-                pipeline(
-                    _path_template(plan.position(path), plan.methods),
-                    namespace=path,
-                    inputs={**shared, "reference_adapter": f"{plan.reference(path)}.adapter"},
-                    parameters={"params:evaluate": "params:evaluate"},
-                )
-            )
-        divergence = [
-            Node(
-                measure_path_divergence,
-                [
-                    "base_model",
-                    "eval_sets",
-                    *[name for p in plan.paths for name in (f"{p}.adapter", f"{p}.{m}.unlearned")],
-                ],
-                f"{m}.path_divergence",
-                name=f"path_divergence_{m}",
-            )
-            for m in plan.methods
-        ]
+def _seed_nodes(plan: ExperimentPlan, seed: int) -> list[Node]:
+    """Path divergence of one seed's replica, and its tables combined."""
+    ns = plan.namespace(seed)
+    divergence = [
+        Node(
+            measure_path_divergence,
+            {
+                "base_model": "base_model",
+                "eval_sets": "eval_sets",
+                **{f"{p}_adapter": f"{ns}.{p}.adapter" for p in plan.paths},
+                **{f"{p}_unlearned": f"{ns}.{p}.{m}.unlearned" for p in plan.paths},
+            },
+            f"{ns}.{m}.path_divergence",
+            name=f"path_divergence_{m}",
+            namespace=ns,
+        )
+        for m in plan.methods
+    ]
+    scores = [f"{ns}.{p}.{m}.scores" for p in plan.paths for m in plan.methods]
+    combine = [
+        Node(combine_tables, scores, f"scores_{ns}", name="combine_scores", namespace=ns),
+        Node(
+            combine_tables,
+            [f"{ns}.{m}.path_divergence" for m in plan.methods],
+            f"path_divergence_{ns}",
+            name="combine_path_divergence",
+            namespace=ns,
+        ),
+    ]
+    return divergence + combine
+
+
+def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
+    """Evaluation of every seed's paths, then the tables over all seeds."""
     prepare = Node(
         prepare_eval_sets,
         ["tokenizer", *EVAL_SETS, "params:evaluate"],
@@ -79,16 +93,22 @@ def create_pipeline(**kwargs) -> Pipeline:
     summary = [
         Node(
             combine_tables,
-            [f"{p}.{m}.scores" for p in plan.paths for m in plan.methods],
+            [f"scores_s{seed}" for seed in plan.seeds],
             "evaluation_scores",
             name="combine_scores",
         ),
         Node(
             combine_tables,
-            [f"{m}.path_divergence" for m in plan.methods],
+            [f"path_divergence_s{seed}" for seed in plan.seeds],
             "path_divergence",
             name="combine_path_divergence",
         ),
         Node(fit_divergence, "path_divergence", "divergence_fits", name="fit_divergence"),
     ]
-    return Pipeline([prepare]) + sum(per_path, Pipeline([])) + Pipeline(divergence + summary)
+    per_seed = [
+        node
+        for seed in plan.seeds
+        for nodes in (*(_path_nodes(plan, seed, p) for p in plan.paths), _seed_nodes(plan, seed))
+        for node in nodes
+    ]
+    return Pipeline([prepare, *per_seed, *summary])

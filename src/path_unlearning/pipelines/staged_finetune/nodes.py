@@ -11,16 +11,8 @@ from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import load_base_model
 from path_unlearning.modeling.stages import pretrain_base_model, train_stage
-from path_unlearning.modeling.train import TrainConfig
 from path_unlearning.paths import prefix_seed
-
-_TRAIN_KEYS = set(TrainConfig.__dataclass_fields__)
-
-
-def train_config(params: dict[str, Any], seed: int, **overrides: Any) -> TrainConfig:
-    """A ``TrainConfig`` from a parameter section, ignoring keys that are not its fields."""
-    values = {k: v for k, v in {**params, **overrides}.items() if k in _TRAIN_KEYS}
-    return TrainConfig(**values, seed=seed)
+from path_unlearning.sections import pretrain_config, stage_config
 
 
 def prepare_base_model(
@@ -37,7 +29,7 @@ def prepare_base_model(
             model["name_or_path"], model.get("trust_remote_code", False), model.get("dtype", "auto")
         )
         return loaded, pd.DataFrame(columns=["step", "loss", "lr", "tokens"])
-    config = train_config(pretrain, prefix_seed(seed, ""), precision=finetune["precision"])
+    config = pretrain_config(pretrain, finetune["precision"], prefix_seed(seed, ""))
     return pretrain_base_model(
         corpus, tokenizer, model["architecture"], config, TrainingCache(finetune.get("cache_dir"))
     )
@@ -55,10 +47,10 @@ def train_prefix(
 ) -> tuple[AdapterCheckpoint, pd.DataFrame]:
     """Train the last stage of ``prefix`` on top of its parent's adapter.
 
-    The seed is derived from the global seed and the prefix only, so the prefix
-    gives the same checkpoint whichever path it belongs to.
+    The training seed is derived from the replica's seed and the prefix only, so
+    the prefix gives the same checkpoint whichever path it belongs to.
     """
-    config = train_config(finetune, prefix_seed(seed, prefix), **stage)
+    config = stage_config(finetune, stage, prefix[-1], prefix_seed(seed, prefix))
     return train_stage(
         base_model,
         parent,
