@@ -32,15 +32,25 @@ def rate(path: str, recency: bool = True) -> float:
 
 
 def trajectory(
-    path: str, method: str, seeds=(0, 1), steps: int = 5, recency: bool = True
+    path: str,
+    method: str,
+    seeds=(0, 1),
+    steps: int = 5,
+    recency: bool = True,
+    start_noise: float = 0.0,
 ) -> pd.DataFrame:
-    """One ``{path}.{method}.trajectory`` table."""
+    """One ``{path}.{method}.trajectory`` table.
+
+    ``start_noise`` adds a per path x seed offset (normal, that std) to the
+    starting forget-label log-likelihood, so it is not collinear with position.
+    """
     rows = []
     p = position(path)
     for seed in seeds:
         rng = np.random.default_rng(zlib.crc32(f"{path}/{method}/{seed}".encode()))
-        start = {"forget_label_ll": -30.0 + 10 * p, "paraphrase_ll": -35.0 + 10 * p,
-                 "facts_ll": -12.0, "math_ll": -40.0}  # fmt: skip
+        jitter = float(np.random.default_rng(zlib.crc32(f"{path}/{seed}".encode())).normal())
+        start = {"forget_label_ll": -30.0 + 10 * p + start_noise * jitter,
+                 "paraphrase_ll": -35.0 + 10 * p, "facts_ll": -12.0, "math_ll": -40.0}  # fmt: skip
         for step in range(steps + 1):
             noise = 0.0 if step == 0 else float(rng.normal(0, 0.1))
             values = {
@@ -53,17 +63,30 @@ def trajectory(
                 "path": path, "method": method, "seed": seed, "position": p, "step": step,
                 "loss": np.nan if step == 0 else -1.0 * step, "lr": 1e-3,
                 **values, **{f"{k}_tok": v / 10 for k, v in values.items()},
-                "diverged": False, **{f"start_{k}": v for k, v in start.items()},
+                "diverged": False, **{f"{k}_start": v for k, v in start.items()},
             })  # fmt: skip
     return pd.DataFrame(rows)
 
 
+def trajectory_name(seed: int, path: str, method: str) -> str:
+    """Catalog name of one trajectory: ``s0.BCA.npo.trajectory``."""
+    return f"s{seed}.{path}.{method}.trajectory"
+
+
 def trajectories(
-    paths=PATHS, methods=("ga", "npo"), seeds=(0, 1), steps: int = 5, recency: bool = True
+    paths=PATHS,
+    methods=("ga", "npo"),
+    seeds=(0, 1),
+    steps: int = 5,
+    recency: bool = True,
+    start_noise: float = 0.0,
 ) -> dict[str, pd.DataFrame]:
-    """All trajectories, keyed by catalog name."""
+    """All trajectories (one table per seed x path x method), keyed by catalog name."""
     return {
-        f"{path}.{method}.trajectory": trajectory(path, method, seeds, steps, recency)
+        trajectory_name(seed, path, method): trajectory(
+            path, method, (seed,), steps, recency, start_noise
+        )
+        for seed in seeds
         for method in methods
         for path in paths
     }
@@ -88,6 +111,10 @@ def evaluation_scores(trajs: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "math_utility": -0.05 * p,
                 "re_distance_before": 0.01 * p,
                 "re_distance_after": 0.1 * p,
+                "forget_label_ll_before": first["forget_label_ll"],
+                "forget_label_ll_after": last["forget_label_ll"],
+                "facts_ll_before": first["facts_ll"],
+                "facts_ll_after": last["facts_ll"],
             }
             rows += [
                 {"path": path, "method": method, "seed": seed, "position": p, "metric": k,

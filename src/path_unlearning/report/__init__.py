@@ -10,6 +10,7 @@ from path_unlearning.report.tables import (
     concat_trajectories,
     starting_points,
     summarise_scores,
+    table1_blocks,
     table1_display,
     trajectory_bands,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "render_markdown",
     "starting_points",
     "summarise_scores",
+    "table1_blocks",
     "table1_display",
     "trajectory_bands",
 ]

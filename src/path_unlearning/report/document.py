@@ -1,8 +1,10 @@
 """The report document: one self-contained HTML file and its Markdown twin.
 
-Figures are embedded as base64 PNG data URIs, so either file can be read alone.
-The document states the run's parameters and the versions of the input tables
-(recorded by :class:`path_unlearning.hooks.LineageHook`).
+Read top to bottom: a summary (one line per headline verdict), the figures,
+Table 1 shaped like the paper's, then the verdicts broken down, the detail
+tables, the input versions and the parameters. Figures are embedded as base64
+PNG data URIs, so either file can be read alone. Input versions come from the
+lineage record (``{"run_id", "datasets": {name: {"version", "type", "filepath"}}}``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import pandas as pd
 import yaml
 
 VERDICT_TITLES = {
-    "recency_effect": "Recency effect",
-    "unlearning_speed": "Unlearning speed",
+    "recency": "Recency",
+    "position_effect": "Position effect",
     "path_dependence": "Path dependence",
+    "starting_point": "Starting-point control",
     "divergence_growth": "Divergence growth",
-    "utility": "Utility",
-    "starting_point": "Starting point (confound)",
 }
+TABLE1_NOTE = "Mean ± std over seeds (std omitted with one seed)."
 NOT_RECORDED = "not recorded"
 
 
@@ -47,6 +49,7 @@ class ReportContent:
     verdicts: pd.DataFrame
     table1: pd.DataFrame
     figures: Sequence[ReportFigure] = ()
+    table1_note: str = TABLE1_NOTE
     details: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     input_versions: pd.DataFrame | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
@@ -158,26 +161,40 @@ def _verdict_groups(verdicts: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return groups
 
 
+def _headline(verdicts: pd.DataFrame) -> list[tuple[str, Any, str]]:
+    """(title, holds, detail) of each verdict's ``all`` row, in the summary order."""
+    return [(title, r.holds, str(r.detail))
+            for title, part in _verdict_groups(verdicts)
+            for r in part[part["scope"] == "all"].itertuples()]  # fmt: skip
+
+
+def _breakdown(verdicts: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    return [(t, p[p["scope"] != "all"]) for t, p in _verdict_groups(verdicts)
+            if (p["scope"] != "all").any()]  # fmt: skip
+
+
 def _intro(content: ReportContent) -> str:
     run = f"run `{content.run_id}`" if content.run_id else "run id not recorded"
     return (
         "Path-dependent unlearning (Yu, He, Goyal, Arora 2025, arXiv 2510.16629) rerun "
-        f"with this project; {run}. Every verdict below is computed from the tables."
+        f"with this project; {run}. Every verdict below is computed from the tables; "
+        "a dash marks a verdict the data cannot decide."
     )
 
 
 def render_markdown(content: ReportContent) -> str:
     """The report as Markdown with base64-embedded figures."""
-    out = [f"# {content.title}", "", _intro(content), "", "## Verdicts", ""]
-    for title, part in _verdict_groups(content.verdicts):
+    out = [f"# {content.title}", "", _intro(content), "", "## Summary", ""]
+    out += [f"- **{t}** ({_holds_mark(h)}): {d}" for t, h, d in _headline(content.verdicts)]
+    out.append("")
+    for fig in content.figures:
+        out += [f"## {fig.caption}", "", f"![{fig.name}]({_data_uri(fig.png)})", ""]
+    out += ["## Table 1: scores by position of the forget stage", "", content.table1_note, "",
+            markdown_table(content.table1), "## Verdicts in detail", ""]  # fmt: skip
+    for title, part in _breakdown(content.verdicts):
         out += [f"### {title}", ""]
         out += [f"- **{_holds_mark(r.holds)}** {r.detail}" for r in part.itertuples()]
         out.append("")
-    out += ["## Table 1: scores by position of the forget stage", "",
-            "Mean ± std over seeds (std omitted with one seed).", "",
-            markdown_table(content.table1)]  # fmt: skip
-    for fig in content.figures:
-        out += [f"## {fig.caption}", "", f"![{fig.name}]({_data_uri(fig.png)})", ""]
     for title, table in content.details.items():
         out += [f"## {title}", "", markdown_table(table)]
     out += ["## Inputs", ""]
@@ -196,6 +213,13 @@ th{background:#f3f3f3} img{max-width:100%} pre{background:#f6f6f6;padding:1em;ov
 """.strip()
 
 
+def _mark_html(holds: Any) -> str:
+    mark = _holds_mark(holds)
+    return (
+        f'<span class="{ {"yes": "yes", "no": "no"}.get(mark, "open") }">{html.escape(mark)}</span>'
+    )
+
+
 def render_html(content: ReportContent) -> str:
     """The report as one self-contained HTML page (inline CSS, base64 figures)."""
     esc = html.escape
@@ -205,25 +229,26 @@ def render_html(content: ReportContent) -> str:
         f"<title>{esc(content.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(content.title)}</h1>",
         f"<p>{esc(_intro(content)).replace('`', '')}</p>",
-        '<h2 id="verdicts">Verdicts</h2>',
+        '<h2 id="summary">Summary</h2><ul>',
     ]
-    for title, part in _verdict_groups(content.verdicts):
-        parts.append(f"<h3>{esc(title)}</h3><ul>")
-        for r in part.itertuples():
-            mark = _holds_mark(r.holds)
-            css = {"yes": "yes", "no": "no"}.get(mark, "open")
-            parts.append(f'<li><span class="{css}">{esc(mark)}</span> {esc(str(r.detail))}</li>')
-        parts.append("</ul>")
-    parts += [
-        '<h2 id="table1">Table 1: scores by position of the forget stage</h2>',
-        "<p>Mean ± std over seeds (std omitted with one seed).</p>",
-        _html_table(content.table1),
-    ]
+    for title, holds, detail in _headline(content.verdicts):
+        parts.append(f"<li><strong>{esc(title)}</strong> {_mark_html(holds)} {esc(detail)}</li>")
+    parts.append("</ul>")
     for fig in content.figures:
         parts += [
             f'<h2 id="{esc(fig.name)}">{esc(fig.caption)}</h2>',
             f'<img alt="{esc(fig.name)}" src="{_data_uri(fig.png)}">',
         ]
+    parts += [
+        '<h2 id="table1">Table 1: scores by position of the forget stage</h2>',
+        f"<p>{esc(content.table1_note)}</p>",
+        _html_table(content.table1),
+        '<h2 id="verdicts">Verdicts in detail</h2>',
+    ]
+    for title, part in _breakdown(content.verdicts):
+        parts.append(f"<h3>{esc(title)}</h3><ul>")
+        parts += [f"<li>{_mark_html(r.holds)} {esc(str(r.detail))}</li>" for r in part.itertuples()]
+        parts.append("</ul>")
     for title, table in content.details.items():
         parts += [f"<h2>{esc(title)}</h2>", _html_table(table)]
     parts.append('<h2 id="inputs">Inputs</h2>')

@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
+from path_unlearning import schemas as sc
 from path_unlearning.report.tables import method_order, path_order
 
 PALETTE = (
@@ -24,10 +25,10 @@ PALETTE = (
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
 LL_LABELS = {
-    "forget_label_ll": "forget label log-likelihood",
-    "paraphrase_ll": "paraphrase log-likelihood",
-    "facts_ll": "retained facts log-likelihood",
-    "math_ll": "math log-likelihood",
+    sc.FORGET_LABEL_LL: "forget label log-likelihood",
+    sc.PARAPHRASE_LL: "paraphrase log-likelihood",
+    sc.FACTS_LL: "retained facts log-likelihood",
+    sc.MATH_LL: "math log-likelihood",
 }
 
 
@@ -80,7 +81,7 @@ def _band_note(bands: pd.DataFrame, level: float) -> str:
 
 
 def plot_curves(
-    bands: pd.DataFrame, column: str = "forget_label_ll", level: float = 0.95
+    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_LL, level: float = 0.95
 ) -> Figure:
     """Figure 1 analogue: one panel per method, one line per path, bands over seeds.
 
@@ -134,8 +135,8 @@ def plot_forget_and_facts(
         return fig
     for row, method in zip(axes, methods):
         for ax, bands, column in (
-            (row[0], forget_bands, "forget_label_ll"),
-            (row[1], facts_bands, "facts_ll"),
+            (row[0], forget_bands, sc.FORGET_LABEL_LL),
+            (row[1], facts_bands, sc.FACTS_LL),
         ):
             _draw_bands(ax, bands[bands["method"] == method], colors)
             ax.set(title=f"{method}: {LL_LABELS[column]}", xlabel="unlearning step",
@@ -247,7 +248,7 @@ def _plotly_bands(
 
 
 def plotly_curves(
-    bands: pd.DataFrame, column: str = "forget_label_ll", level: float = 0.95
+    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_LL, level: float = 0.95
 ) -> go.Figure:
     """Plotly version of :func:`plot_curves`."""
     methods = method_order(bands) or ["(none)"]

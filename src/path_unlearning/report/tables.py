@@ -9,25 +9,28 @@ everywhere in the report.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-TRAJECTORY_KEYS = ("path", "method", "seed", "position", "step")
-LL_COLUMNS = ("forget_label_ll", "paraphrase_ll", "facts_ll", "math_ll")
-START_COLUMNS = tuple(f"start_{c}" for c in LL_COLUMNS)
+from path_unlearning import schemas as sc
+
+TRAJECTORY_KEYS = (sc.PATH, sc.METHOD, sc.SEED, sc.POSITION, sc.STEP)
+LL_COLUMNS = sc.LL_COLUMNS
+START_COLUMNS = sc.START_COLUMNS
+# What the report needs of a trajectory (per-token columns, loss and lr are optional).
 TRAJECTORY_COLUMNS = (*TRAJECTORY_KEYS, *LL_COLUMNS, *START_COLUMNS)
-SCORE_COLUMNS = ("path", "method", "seed", "position", "metric", "value")
-DIVERGENCE_COLUMNS = ("method", "seed", "step", "path_a", "path_b", "re_distance")
-FIT_COLUMNS = ("method", "slope", "intercept", "r2", "n_points")
+SCORE_COLUMNS = sc.EVALUATION_SCORES.names
+DIVERGENCE_COLUMNS = sc.PATH_DIVERGENCE.names[:-1]  # kl is not used by the report
+FIT_COLUMNS = sc.DIVERGENCE_FITS.names
 TABLE1_METRICS = (
-    "forget_score_label",
-    "forget_score_paraphrase",
-    "forget_score_both",
-    "facts_utility",
-    "math_utility",
+    sc.FORGET_SCORE_LABEL,
+    sc.FORGET_SCORE_PARAPHRASE,
+    sc.FORGET_SCORE_BOTH,
+    sc.FACTS_UTILITY,
+    sc.MATH_UTILITY,
 )
 BAND_KINDS = ("t", "normal")
 
@@ -224,21 +227,57 @@ def table1_display(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out[["position", "path", "metric", "n_seeds", *methods]]
 
 
-def starting_points(trajectories: pd.DataFrame) -> pd.DataFrame:
-    """Starting log-likelihoods per path (step 0, mean over methods and seeds).
+def table1_blocks(
+    summary: pd.DataFrame, blocks: Mapping[str, str], digits: int = 3
+) -> pd.DataFrame:
+    """Table 1 shaped like the paper's: a block per metric, rows by position and path.
+
+    Args:
+        summary: Output of :func:`summarise_scores`.
+        blocks: Metric -> block title (e.g. ``forget_score_label: Forget score``), in order.
+        digits: Decimals shown.
+
+    Returns:
+        Columns ``block, position, path`` and one ``"mean ± std"`` column per method.
+    """
+    display = table1_display(summary[summary["metric"].isin(list(blocks))], digits)
+    methods = [c for c in display.columns if c not in ("position", "path", "metric", "n_seeds")]
+    rank = {m: i for i, m in enumerate(blocks)}
+    display = display.assign(_b=display["metric"].map(rank)).sort_values(
+        ["_b", "position", "path"], kind="stable"
+    )
+    display.insert(0, "block", display["metric"].map(dict(blocks)))
+    return display[["block", "position", "path", *methods]].reset_index(drop=True)
+
+
+def starting_points(trajectories: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per path, before unlearning: forget-label and facts log-lik, math accuracy.
+
+    Means over methods and seeds of the ``evaluation_scores`` ``*_before``
+    metrics (NaN where absent or without ``scores``) and of the trajectories'
+    step-0 forget-label log-likelihood (eval subset).
 
     Args:
         trajectories: Output of :func:`concat_trajectories`.
+        scores: ``evaluation_scores``, optional.
 
     Returns:
-        Columns ``position, path, n_runs`` and the mean of each ``start_*`` column.
+        The ``report_starting_points`` schema, ordered by position, then path.
     """
-    require_columns(trajectories, (*TRAJECTORY_KEYS, *START_COLUMNS), "trajectories")
-    first = trajectories.sort_values("step").groupby(["method", "path", "seed"]).head(1)
-    grouped = first.groupby(["position", "path"])
-    out = grouped[list(START_COLUMNS)].mean()
+    first_ll = sc.start(sc.FORGET_LABEL_LL)
+    require_columns(trajectories, (*TRAJECTORY_KEYS, first_ll), "trajectories")
+    first = trajectories.sort_values(sc.STEP).groupby([sc.METHOD, sc.PATH, sc.SEED]).head(1)
+    grouped = first.groupby([sc.POSITION, sc.PATH])
+    out = grouped[[first_ll]].mean()
     out.insert(0, "n_runs", grouped.size())
-    return out.reset_index().sort_values(["position", "path"]).reset_index(drop=True)
+    befores = [sc.before(sc.FORGET_LABEL_LL), sc.before(sc.FACTS_LL), sc.before(sc.MATH_ACC)]
+    if scores is not None and len(scores):
+        require_columns(scores, SCORE_COLUMNS, "evaluation_scores")
+        kept = scores[scores[sc.METRIC].isin(befores)]
+        means = kept.groupby([sc.POSITION, sc.PATH, sc.METRIC])[sc.VALUE].mean()
+        out = out.join(means.unstack(sc.METRIC).reindex(columns=befores))
+    out = out.reset_index().reindex(columns=list(sc.STARTING_POINTS.names))
+    return out.sort_values([sc.POSITION, sc.PATH]).reset_index(drop=True)
 
 
 def divergence_curve(path_divergence: pd.DataFrame) -> pd.DataFrame:

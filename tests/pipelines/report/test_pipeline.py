@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,7 @@ PLAN = ExperimentPlan(
     methods=("ga", "npo"),
     seeds=(0, 1),
 )
+ONE_SEED = replace(PLAN, seeds=(0,))
 FILE_OUTPUTS = {
     "report_trajectories": "trajectories.parquet",
     "report_input_versions": "input_versions.csv",
@@ -41,8 +43,9 @@ FILE_OUTPUTS = {
     "report_divergence_plotly": "divergence.json",
     "report_verdicts": "verdicts.csv",
     "report_recency_cells": "recency_cells.csv",
-    "report_unlearning_speed": "unlearning_speed.csv",
+    "report_position_effect": "position_effect.csv",
     "report_path_dependence": "path_dependence.csv",
+    "report_starting_control": "starting_control.csv",
     "report_starting_points": "starting_points.csv",
     "report_html": "report.html",
     "report_markdown": "report.md",
@@ -74,7 +77,7 @@ def _catalog(tmp_path: Path, inputs: dict[str, pd.DataFrame]) -> DataCatalog:
 
 
 def _inputs(seeds=(0, 1)) -> dict[str, pd.DataFrame]:
-    trajs = syn.trajectories(seeds=seeds)
+    trajs = syn.trajectories(seeds=seeds, start_noise=2.0)
     return {
         **trajs,
         "evaluation_scores": syn.evaluation_scores(trajs),
@@ -91,8 +94,9 @@ def _latest(tmp_path: Path, name: str) -> Path:
 def test_pipeline_shape_follows_the_plan() -> None:
     pipe = create_pipeline(plan=PLAN)
     gather = next(n for n in pipe.nodes if n.name == "gather_report_inputs")
-    expected = trajectory_names(PLAN.paths, PLAN.methods)
-    assert len(expected) == 12 and "BCA.npo.trajectory" in expected
+    expected = trajectory_names(PLAN)
+    assert len(expected) == 24 and "s1.BCA.npo.trajectory" in expected
+    assert set(expected) == set(syn.trajectories())  # the names unlearn writes
     assert gather.inputs == [LINEAGE_INPUT, "evaluation_scores", "path_divergence",
                              "divergence_fits", *expected]  # fmt: skip
     assert pipe.inputs() == {
@@ -107,13 +111,7 @@ def test_pipeline_shape_follows_the_plan() -> None:
     assert set(FILE_OUTPUTS) <= pipe.all_outputs()
     assert {"report"} == {t for n in pipe.nodes for t in n.tags}
     one = create_pipeline(plan=ExperimentPlan(PLAN.stage_datasets, "C", ("BCA",), ("npo",)))
-    assert "BCA.npo.trajectory" in one.inputs() and "ABC.ga.trajectory" not in one.inputs()
-
-
-def test_default_plan_comes_from_conf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    pipe = create_pipeline()
-    assert any(name.endswith(".trajectory") for name in pipe.inputs())
+    assert "s0.BCA.npo.trajectory" in one.inputs() and "s0.ABC.ga.trajectory" not in one.inputs()
 
 
 def test_catalog_declares_versioned_outputs() -> None:
@@ -124,7 +122,7 @@ def test_catalog_declares_versioned_outputs() -> None:
     assert entries["report_figure1"]["type"] == "matplotlib.MatplotlibDataset"
     assert entries["report_figure1_plotly"]["type"] == "plotly.JSONDataset"
     assert entries["report_table1_csv"]["type"] == "path_unlearning.io.AtomicCSVDataset"
-    assert entries[LINEAGE_INPUT] == {"type": "MemoryDataset", "data": {}}
+    assert LINEAGE_INPUT in entries  # filled by the lineage hook (owned by hooks.py)
 
 
 def test_report_pipeline_writes_files(tmp_path: Path) -> None:
@@ -137,30 +135,48 @@ def test_report_pipeline_writes_files(tmp_path: Path) -> None:
     fig = catalog.load("report_figure1_plotly")
     assert isinstance(fig, go.Figure) and len(fig.data) == 24  # 12 lines + 12 bands
     table1 = pd.read_csv(_latest(tmp_path, "table1.csv"))
-    assert list(table1.columns) == ["position", "path", "metric", "n_seeds", "ga", "npo"]
-    assert len(table1) == 6 * 5  # paths x metrics
+    assert list(table1.columns) == ["block", "position", "path", "ga", "npo"]
+    assert len(table1) == 6 * 3  # paths x blocks (forget score, facts, math)
+    assert list(table1["block"].unique()) == ["Forget score ↑", "Facts utility ↑",
+                                              "Math utility ↑"]  # fmt: skip
+    assert list(table1["position"][:6]) == [1, 1, 2, 2, 3, 3]
     assert table1["ga"].str.contains(" ± ").all()
     numeric = pd.read_parquet(_latest(tmp_path, "table1.parquet"))
     assert len(numeric) == 6 * 5 * 2 and (numeric["n_seeds"] == 2).all()
     verdicts = pd.read_csv(_latest(tmp_path, "verdicts.csv"))
-    recency = verdicts[(verdicts["verdict"] == "recency_effect") & (verdicts["scope"] == "all")]
-    assert recency["detail"].item().startswith("all: in 4 of 4 method x seed cells")
+    headline = verdicts[verdicts["scope"] == "all"].set_index("verdict")
+    assert list(headline.index) == ["recency", "position_effect", "path_dependence",
+                                    "starting_point", "divergence_growth"]  # fmt: skip
+    assert "in 4 of 4 method x seed cells" in headline.loc["recency", "detail"]
+    assert "chance per cell 1/15" in headline.loc["recency", "detail"]
+    position = pd.read_csv(_latest(tmp_path, "position_effect.csv")).set_index("scope")
+    # 4 cells of 6 paths, all perfectly ordered: 720**4 permutations -> sampled, p = 1/10000
+    assert position.loc["all", "rho"] < -0.9
+    assert position.loc["all", "p_value"] == pytest.approx(1 / 10000)
+    control = pd.read_csv(_latest(tmp_path, "starting_control.csv"))
+    assert (control["p_position"] < 0.05).all() and (control["coef_position"] < 0).all()
+    starts = pd.read_csv(_latest(tmp_path, "starting_points.csv"))
+    assert list(starts.columns) == ["position", "path", "n_runs", "forget_label_ll_before",
+                                    "facts_ll_before", "math_acc_before",
+                                    "forget_label_ll_start"]  # fmt: skip
     page = _latest(tmp_path, "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
-    assert "Table 1" in page and "speed_fraction" in page and "not recorded" in page
+    assert "Table 1" in page and "path_dependence_ratio" in page and "not recorded" in page
     md = _latest(tmp_path, "report.md").read_text()
     assert md.count("](data:image/png;base64,") == 3 and "## Parameters" in md
+    # The summary comes first, then the figures, then Table 1.
+    assert md.index("## Summary") < md.index("## Figure 1") < md.index("## Table 1")
     trajs = pd.read_parquet(_latest(tmp_path, "trajectories.parquet"))
     assert len(trajs) == 12 * 2 * 6  # path x method, seeds, steps
 
 
 def test_one_seed_runs_without_bands(tmp_path: Path) -> None:
     catalog = _catalog(tmp_path, _inputs(seeds=(0,)))
-    SequentialRunner().run(create_pipeline(plan=PLAN), catalog)
+    SequentialRunner().run(create_pipeline(plan=ONE_SEED), catalog)
     fig = catalog.load("report_figure1_plotly")
     assert not [t for t in fig.data if t.fill == "toself"]
     md = _latest(tmp_path, "report.md").read_text()
-    assert "seed-to-seed spread unavailable (one seed)" in md
+    assert "ratio undefined with one seed" in md
 
 
 @pytest.mark.filterwarnings("ignore:Save version")  # the older version saved on purpose
@@ -184,12 +200,14 @@ def test_lineage_hook_records_input_versions(tmp_path: Path) -> None:
         catalog[name] = dataset
     hooks = _create_hook_manager()
     hooks.register(LineageHook())
-    SequentialRunner().run(create_pipeline(plan=PLAN), catalog, hook_manager=hooks, run_id="r-7")
+    SequentialRunner().run(
+        create_pipeline(plan=ONE_SEED), catalog, hook_manager=hooks, run_id="r-7"
+    )
     table = pd.read_csv(_latest(tmp_path, "input_versions.csv"))
     row = table.set_index("dataset").loc["evaluation_scores"]
     assert row["version"] == version and row["run_id"] == "r-7"
     assert row["filepath"].endswith("scores.parquet")
-    assert table.set_index("dataset").loc["BCA.ga.trajectory", "version"] == "unversioned"
+    assert table.set_index("dataset").loc["s0.BCA.ga.trajectory", "version"] == "unversioned"
     page = _latest(tmp_path, "report.html").read_text()
     assert version in page and "run r-7" in page
 
@@ -203,7 +221,7 @@ def test_lineage_hook_ignores_other_nodes() -> None:
 
 def test_html_figures_decode(tmp_path: Path) -> None:
     catalog = _catalog(tmp_path, _inputs(seeds=(0,)))
-    SequentialRunner().run(create_pipeline(plan=PLAN), catalog)
+    SequentialRunner().run(create_pipeline(plan=ONE_SEED), catalog)
     page = _latest(tmp_path, "report.html").read_text()
     marker = 'src="data:image/png;base64,'
     start = page.index(marker) + len(marker)

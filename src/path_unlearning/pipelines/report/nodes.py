@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
+from path_unlearning import schemas as sc
 from path_unlearning.report import figures, tables
 from path_unlearning.report.document import (
     ReportContent,
@@ -19,6 +19,13 @@ from path_unlearning.report.document import (
     select_parameters,
 )
 from path_unlearning.report.verdicts import VerdictSettings, compute_verdicts
+
+EVALUATE_TABLES = ("evaluation_scores", "path_divergence", "divergence_fits")
+TABLE1_BLOCKS = {
+    sc.FORGET_SCORE_LABEL: "Forget score ↑",
+    sc.FACTS_UTILITY: "Facts utility ↑",
+    sc.MATH_UTILITY: "Math utility ↑",
+}
 
 FIGURE_CAPTIONS = {
     "figure1": "Figure 1: forget-label log-likelihood during unlearning",
@@ -32,38 +39,36 @@ def _level(params: dict[str, Any]) -> float:
 
 
 def gather_inputs(
-    lineage: dict[str, Any] | None,
-    evaluation_scores: pd.DataFrame,
-    path_divergence: pd.DataFrame,
-    divergence_fits: pd.DataFrame,
-    *trajectories: pd.DataFrame,
-    input_names: Sequence[str],
+    lineage: dict[str, Any] | None, **inputs: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Concatenate the trajectories and list the versions of every input table.
 
+    The node's inputs are a dict whose keys are the dataset names, so each table
+    arrives under its own name (no name list to keep in step with the inputs).
+
     Args:
-        lineage: Filled by ``LineageHook`` (``{}`` when it is not registered).
-        evaluation_scores: Read for its version and row count.
-        path_divergence: Read for its version and row count.
-        divergence_fits: Read for its version and row count.
-        *trajectories: The ``{path}.{method}.trajectory`` tables.
-        input_names: Dataset names of the tables above, in the same order.
+        lineage: ``{"run_id", "datasets": {name: {"version", "type", "filepath"}}}``
+            from the lineage hook (``{}`` without it).
+        **inputs: ``evaluation_scores``, ``path_divergence``, ``divergence_fits``
+            and every trajectory, keyed by dataset name.
 
     Returns:
         The concatenated trajectories and the input-versions table.
     """
-    frames = [evaluation_scores, path_divergence, divergence_fits, *trajectories]
-    rows = {name: len(frame) for name, frame in zip(input_names, frames, strict=True)}
-    return tables.concat_trajectories(trajectories), input_versions(input_names, lineage, rows)
+    trajectories = [t for name, t in inputs.items() if name not in EVALUATE_TABLES]
+    rows = {name: len(frame) for name, frame in inputs.items()}
+    versions = input_versions(list(inputs), lineage, rows)
+    return tables.concat_trajectories(trajectories), versions
 
 
 def make_table1(
     evaluation_scores: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Table 1: numeric (tidy, for parquet) and for reading (one column per method)."""
+    """Table 1: numeric (tidy, every metric) and shaped like the paper's (blocks)."""
     metrics = params.get("table1_metrics") or tables.TABLE1_METRICS
-    summary = tables.summarise_scores(evaluation_scores, metrics)
-    return summary, tables.table1_display(summary, int(params.get("digits", 3)))
+    blocks = params.get("table1_blocks") or TABLE1_BLOCKS
+    summary = tables.summarise_scores(evaluation_scores, [*blocks, *metrics])
+    return summary, tables.table1_blocks(summary, blocks, int(params.get("digits", 3)))
 
 
 def _bands(trajectories: pd.DataFrame, column: str, params: dict[str, Any]) -> pd.DataFrame:
@@ -74,18 +79,18 @@ def plot_forget_curves(
     trajectories: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[Figure, go.Figure, bytes]:
     """Figure 1 analogue as PNG figure, Plotly figure and embeddable PNG bytes."""
-    bands = _bands(trajectories, "forget_label_ll", params)
-    fig = figures.plot_curves(bands, "forget_label_ll", _level(params))
+    bands = _bands(trajectories, sc.FORGET_LABEL_LL, params)
+    fig = figures.plot_curves(bands, sc.FORGET_LABEL_LL, _level(params))
     png = figures.figure_png(fig, int(params.get("dpi", 120)))
-    return fig, figures.plotly_curves(bands, "forget_label_ll", _level(params)), png
+    return fig, figures.plotly_curves(bands, sc.FORGET_LABEL_LL, _level(params)), png
 
 
 def plot_forget_and_facts(
     trajectories: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[Figure, go.Figure, bytes]:
     """Figure 3 analogue as PNG figure, Plotly figure and embeddable PNG bytes."""
-    forget = _bands(trajectories, "forget_label_ll", params)
-    facts = _bands(trajectories, "facts_ll", params)
+    forget = _bands(trajectories, sc.FORGET_LABEL_LL, params)
+    facts = _bands(trajectories, sc.FACTS_LL, params)
     fig = figures.plot_forget_and_facts(forget, facts, _level(params))
     png = figures.figure_png(fig, int(params.get("dpi", 120)))
     return fig, figures.plotly_forget_and_facts(forget, facts, _level(params)), png
@@ -105,21 +110,6 @@ def plot_divergence(
     return fig, figures.plotly_divergence(curve, divergence_fits, references), png
 
 
-def verdict_settings(params: dict[str, Any]) -> VerdictSettings:
-    """``VerdictSettings`` from the ``report`` parameters (defaults for absent keys)."""
-    defaults = VerdictSettings()
-    return VerdictSettings(
-        forget_score_source=params.get("forget_score_source", defaults.forget_score_source),
-        speed_fraction=float(params.get("speed_fraction", defaults.speed_fraction)),
-        path_dependence_ratio=float(
-            params.get("path_dependence_ratio", defaults.path_dependence_ratio)
-        ),
-        min_r2=float(params.get("min_r2", defaults.min_r2)),
-        metrics=tuple(params.get("table1_metrics") or defaults.metrics),
-        digits=int(params.get("digits", defaults.digits)),
-    )
-
-
 def make_verdicts(
     trajectories: pd.DataFrame,
     evaluation_scores: pd.DataFrame,
@@ -129,19 +119,38 @@ def make_verdicts(
     """Verdicts and their detail tables.
 
     Returns:
-        Summary, recency cells, unlearning speed, path dependence, starting points.
+        Summary, recency cells, position effect, path dependence, starting-point
+        control, starting points.
     """
-    v = compute_verdicts(trajectories, evaluation_scores, divergence_fits, verdict_settings(params))
-    return v.summary, v.recency, v.speed, v.path_dependence, v.starting_points
+    settings = dict(params.get("verdicts") or {})
+    settings.setdefault("metrics", params.get("table1_metrics") or tables.TABLE1_METRICS)
+    settings.setdefault("digits", params.get("digits", 3))
+    v = compute_verdicts(
+        trajectories,
+        evaluation_scores,
+        divergence_fits,
+        VerdictSettings.from_parameters(settings),
+    )
+    starts = tables.starting_points(trajectories, evaluation_scores)
+    return (
+        v.summary,
+        v.recency,
+        v.position_effect,
+        v.path_dependence,
+        v.starting_control,
+        starts,
+    )
 
 
 def write_report(
     *,
     table1: pd.DataFrame,
+    table1_numeric: pd.DataFrame,
     verdicts: pd.DataFrame,
     recency: pd.DataFrame,
-    speed: pd.DataFrame,
+    position: pd.DataFrame,
     dependence: pd.DataFrame,
+    control: pd.DataFrame,
     starts: pd.DataFrame,
     versions: pd.DataFrame,
     figure1: bytes,
@@ -152,21 +161,30 @@ def write_report(
 ) -> tuple[str, str]:
     """The report as HTML and Markdown, with the run's parameters and input versions."""
     sections = params.get("parameter_sections") or list(parameters)
+    digits = int(params.get("digits", 3))
+    n_seeds = int(table1_numeric["n_seeds"].max()) if len(table1_numeric) else 0
     run_ids = [r for r in versions.get("run_id", pd.Series(dtype=object)).dropna() if r]
     content = ReportContent(
         title=params.get("title", "Path-dependent unlearning report"),
         verdicts=verdicts,
         table1=table1,
+        table1_note=(
+            f"Mean ± std over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
+            + (" (one seed: no std)." if n_seeds == 1 else ".")
+            + " Per-metric details below."
+        ),
         figures=[
             ReportFigure("figure1", FIGURE_CAPTIONS["figure1"], figure1),
             ReportFigure("figure3", FIGURE_CAPTIONS["figure3"], figure3),
             ReportFigure("divergence", FIGURE_CAPTIONS["divergence"], divergence),
         ],
         details={
-            "Starting log-likelihoods per path": starts,
-            "Recency effect per method x seed": recency,
-            "Unlearning speed": speed,
+            "Starting points: before unlearning, per path": starts,
+            "Table 1, every metric": tables.table1_display(table1_numeric, digits),
+            "Recency: strict test per measure x method x seed": recency,
+            "Position effect: permutation test": position,
             "Path dependence: spread across paths vs across seeds": dependence,
+            "Starting-point control: forget ~ position + start": control,
         },
         input_versions=versions,
         parameters=select_parameters(parameters, sections),
