@@ -90,7 +90,7 @@ def test_definitions_match_paper_formulas(base: TheoryConfig) -> None:
     assert terms.c0_tight == pytest.approx(np.linalg.norm(inst.X_test @ off))
 
 
-@settings(max_examples=80, deadline=None, database=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     d=st.integers(2, 12),
@@ -122,7 +122,7 @@ PATH_PAIRS = [("AB", "BA"), ("ABU", "BAU"), ("UAB", "AUB"), ("AB", "ABU")]
 
 
 @settings(
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
