@@ -1,4 +1,13 @@
-"""Chat formatting and tokenization with the loss on response tokens only."""
+"""Chat formatting and tokenization with the loss on response tokens only.
+
+The paper formats every example with the chat template of the model's *instruct*
+tokenizer, also when fine-tuning the base weights. The labels are built from the
+template itself: the prompt is rendered with the generation prompt, the whole
+conversation is rendered, and the first rendering must be a token prefix of the
+second. The tokens after it (the response and the end-of-turn token) are the
+labels. Tokenizing prompt and response apart would not do for BPE tokenizers,
+whose merges across the boundary differ from the full rendering.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +15,94 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from path_unlearning.errors import ConfigError
+
 IGNORE_INDEX = -100  # label value that torch's cross-entropy skips
+
+# Variables passed to every chat template. Llama 3 templates put today's date in
+# their default system turn (``strftime_now``); a fixed date keeps the token ids,
+# and so the training-cache fingerprints, the same on every day.
+TEMPLATE_VARIABLES = {"date_string": "26 Jul 2024"}
+
+_PROBE = "\u2063probe\u2063"  # response text that cannot occur in a real template
+
+
+class ChatTemplateError(ConfigError):
+    """The tokenizer's chat template cannot separate the prompt from the response."""
+
+
+def _render(
+    tokenizer: PreTrainedTokenizerBase,
+    messages: list[dict[str, str]],
+    add_generation_prompt: bool,
+) -> str:
+    if not tokenizer.chat_template:
+        raise ChatTemplateError(
+            f"tokenizer {tokenizer.name_or_path!r} has no chat template: "
+            "use the instruct model's tokenizer (data_prep.tokenizer)"
+        )
+    return tokenizer.apply_chat_template(
+        messages,
+        tokenize=False,
+        add_generation_prompt=add_generation_prompt,
+        **TEMPLATE_VARIABLES,
+    )
 
 
 def prompt_text(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
     """The prompt as one user turn followed by the assistant's turn marker."""
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-    )
+    return _render(tokenizer, [{"role": "user", "content": prompt}], True)
 
 
-def encode_pair(
-    tokenizer: PreTrainedTokenizerBase, prompt: str, response: str, eos: bool = True
-) -> dict[str, list[int]]:
-    """Token ids of prompt + response + EOS, and labels masking the prompt.
+def conversation_text(tokenizer: PreTrainedTokenizerBase, prompt: str, response: str) -> str:
+    """A user turn and the assistant's complete answer, as the template renders them."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    return _render(tokenizer, messages, False)
 
-    Args:
-        tokenizer: Tokenizer with a chat template.
-        prompt: The user turn.
-        response: The assistant turn.
-        eos: End the response with EOS. Off when scoring a response that is only
-            the start of what the model was trained to say (the refusal label is
-            followed by a reason in training, so EOS after it would dominate).
 
-    Returns:
-        ``input_ids`` and ``labels`` of equal length; labels are
-        ``IGNORE_INDEX`` on the prompt, so a loss over them covers the response
-        (and the end-of-sequence token) only.
+def end_of_turn_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The token that closes an assistant turn: labelled in training, the stop token in generation.
+
+    It is the first special token the template writes after the assistant's text
+    (``<|eot_id|>`` for Llama 3, ``<|im_end|>`` for Qwen 2.5, ``</s>`` for the tiny
+    default). A template that closes the turn with plain text only gets the
+    tokenizer's EOS token appended.
     """
-    prompt_ids = tokenizer(prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
-    response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
-    if eos:
-        response_ids = response_ids + [tokenizer.eos_token_id]
-    return {
-        "input_ids": prompt_ids + response_ids,
-        "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids,
-    }
+    full = conversation_text(tokenizer, "x", _PROBE)
+    suffix = full[full.rindex(_PROBE) + len(_PROBE) :]
+    special = set(tokenizer.all_special_ids)
+    for token in tokenizer(suffix, add_special_tokens=False)["input_ids"]:
+        if token in special:
+            return token
+    if tokenizer.eos_token_id is None:
+        raise ChatTemplateError(
+            f"tokenizer {tokenizer.name_or_path!r}: its chat template ends assistant turns "
+            "without a special token and it has no EOS token"
+        )
+    return tokenizer.eos_token_id
+
+
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Token ids that end a generated answer: the end-of-turn token, and EOS."""
+    ids = [end_of_turn_id(tokenizer), tokenizer.eos_token_id]
+    return sorted({i for i in ids if i is not None})
+
+
+def _labelled_tail(
+    prompt_ids: list[int], full_ids: list[int], eot: int, eos: bool, prompt: str
+) -> list[int]:
+    n = len(prompt_ids)
+    if full_ids[:n] != prompt_ids:
+        raise ChatTemplateError(
+            "chat template: the prompt rendered with the generation prompt is not a token "
+            f"prefix of the rendered conversation (prompt {prompt[:40]!r}); cannot mask the prompt"
+        )
+    tail = full_ids[n:]
+    # Drop what the template writes after the end-of-turn token (Qwen's newline):
+    # the model never has to predict past the end of its answer.
+    if eot in tail:
+        tail = tail[: len(tail) - 1 - tail[::-1].index(eot)]
+    return tail + [eot] if eos else tail
 
 
 def encode_records(
@@ -50,5 +111,49 @@ def encode_records(
     responses: Sequence[str],
     eos: bool = True,
 ) -> list[dict[str, list[int]]]:
-    """``encode_pair`` over aligned prompt and response lists."""
-    return [encode_pair(tokenizer, p, r, eos) for p, r in zip(prompts, responses, strict=True)]
+    """Token ids of each chat-formatted pair, and labels masking the prompt.
+
+    Args:
+        tokenizer: Tokenizer with a chat template.
+        prompts: The user turns.
+        responses: The assistant turns, aligned with ``prompts``.
+        eos: End each response with the end-of-turn token (labelled). Off when
+            scoring a response that is only the start of what the model was
+            trained to say (the refusal label is followed by a reason in
+            training, so the end of turn after it would dominate).
+
+    Returns:
+        Per pair, ``input_ids`` and ``labels`` of equal length; labels are
+        ``IGNORE_INDEX`` on the prompt.
+
+    Raises:
+        ChatTemplateError: If the template renders the prompt differently when
+            the answer follows it.
+        ValueError: If the lists differ in length.
+    """
+    prompts, responses = list(prompts), list(responses)
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    if not prompts:
+        return []
+    eot = end_of_turn_id(tokenizer)
+    prompt_texts = [prompt_text(tokenizer, p) for p in prompts]
+    full_texts = [
+        conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)
+    ]
+    prompt_ids = tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+    full_ids = tokenizer(full_texts, add_special_tokens=False)["input_ids"]
+    examples = []
+    for p_ids, f_ids, prompt in zip(prompt_ids, full_ids, prompts, strict=True):
+        tail = _labelled_tail(list(p_ids), list(f_ids), eot, eos, prompt)
+        examples.append(
+            {"input_ids": list(p_ids) + tail, "labels": [IGNORE_INDEX] * len(p_ids) + tail}
+        )
+    return examples
+
+
+def encode_pair(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, response: str, eos: bool = True
+) -> dict[str, list[int]]:
+    """``encode_records`` for one (prompt, response) pair."""
+    return encode_records(tokenizer, [prompt], [response], eos)[0]

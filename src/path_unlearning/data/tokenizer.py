@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from path_unlearning.data.chat import ChatTemplateError, end_of_turn_id
+from path_unlearning.data.hub import HubAccessError, is_gated
 
 # Llama-style special tokens; the chat template puts a role marker before each
 # turn and ends every assistant turn with the end-of-sequence token, which the
@@ -42,3 +45,48 @@ def train_word_tokenizer(texts: Iterable[str]) -> PreTrainedTokenizerFast:
     )
     fast.chat_template = CHAT_TEMPLATE
     return fast
+
+
+# Padding tokens to prefer when a tokenizer has none: Llama 3's reserved fine-tuning
+# pad token. Padding is masked out of attention and labels, so EOS works too, but a
+# dedicated token keeps padded rows easy to read.
+_PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|pad|>", "<pad>")
+
+
+def load_chat_tokenizer(
+    name_or_path: str, trust_remote_code: bool = False, pad_token: str | None = None
+) -> PreTrainedTokenizerBase:
+    """The instruct tokenizer whose chat template formats every example.
+
+    Args:
+        name_or_path: Hub id (``meta-llama/Llama-3.2-1B-Instruct``) or local folder.
+        trust_remote_code: Allow custom tokenizer code (off unless configured).
+        pad_token: Padding token to set; ``None`` keeps the tokenizer's, or picks
+            a reserved token, or falls back to EOS.
+
+    Raises:
+        HubAccessError: Gated model without access, or the Hub is unreachable.
+        ChatTemplateError: The tokenizer has no usable chat template.
+    """
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except OSError as error:
+        if is_gated(error):
+            raise HubAccessError(
+                f"{name_or_path} is gated: accept its license on its Hub page, then log in "
+                "with your own token (`hf auth login`) or set HF_TOKEN"
+            ) from error
+        raise HubAccessError(
+            f"cannot load tokenizer {name_or_path!r}: {str(error).strip().splitlines()[0]}"
+        ) from error
+    vocab = tokenizer.get_vocab()
+    if pad_token is not None:
+        if pad_token not in vocab:
+            raise ChatTemplateError(
+                f"pad_token {pad_token!r} is not in {name_or_path}'s vocabulary"
+            )
+        tokenizer.pad_token = pad_token
+    elif tokenizer.pad_token is None:
+        tokenizer.pad_token = next((t for t in _PAD_CANDIDATES if t in vocab), tokenizer.eos_token)
+    end_of_turn_id(tokenizer)  # fails now, in one line, if the template is unusable
+    return tokenizer

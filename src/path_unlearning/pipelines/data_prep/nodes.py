@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from path_unlearning.data import synthetic
-from path_unlearning.data.tokenizer import train_word_tokenizer
+from path_unlearning.data import paper, synthetic
+from path_unlearning.data.tokenizer import load_chat_tokenizer, train_word_tokenizer
 
 
 def make_stage_data(params: dict[str, Any]) -> tuple[pd.DataFrame, ...]:
@@ -96,3 +96,57 @@ def build_tokenizer(
     for table in (corpus, facts, math, math_test, refusals):
         texts += table["prompt"].to_list() + table["response"].to_list()
     return train_word_tokenizer(texts)
+
+
+# --- source: hub (the paper's datasets, from the Hub or local copies) ---------------
+
+
+def load_stage_dataset(params: dict[str, Any], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One stage dataset, minus the rows held out for ``generic_eval``.
+
+    Args:
+        params: ``data_prep`` parameters (``source: hub``).
+        name: The dataset's name in ``stages`` and ``data_prep.datasets``.
+
+    Returns:
+        The stage table and its held-out rows, both ``prompt``/``response``.
+    """
+    config = paper.paper_config(params)
+    table = paper.load_stage_table(config, name)
+    return paper.split_heldout(table, config.heldout_per_stage, config.seed)
+
+
+def load_math_eval(params: dict[str, Any]) -> pd.DataFrame:
+    """Held-out math problems (GSM8K test) in the paper's evaluation prompt."""
+    return paper.math_eval_table(paper.paper_config(params))
+
+
+def make_paper_eval_sets(
+    params: dict[str, Any], *tables: pd.DataFrame, names: tuple[str, ...], forget_name: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Forget, paraphrase, facts and generic evaluation sets from the loaded stages.
+
+    Args:
+        params: ``data_prep`` parameters.
+        *tables: Each stage table, then each held-out table, in ``names`` order.
+        names: The stage dataset names.
+        forget_name: The forget stage's dataset name.
+    """
+    n = len(names)
+    stage_tables = dict(zip(names, tables[:n], strict=True))
+    heldout = dict(zip(names, tables[n:], strict=True))
+    return paper.eval_sets(paper.paper_config(params), stage_tables, heldout, forget_name)
+
+
+def load_tokenizer(params: dict[str, Any], model: dict[str, Any]) -> PreTrainedTokenizerBase:
+    """The instruct tokenizer (``data_prep.tokenizer``, else the model's own)."""
+    config = paper.paper_config(params)
+    name = config.tokenizer or model.get("name_or_path")
+    if not name:
+        raise paper.DataSourceError("source: hub needs data_prep.tokenizer or model.name_or_path")
+    return load_chat_tokenizer(name, config.trust_remote_code, config.pad_token)
+
+
+def empty_corpus() -> pd.DataFrame:
+    """No pretraining corpus: the paper fine-tunes pretrained base weights."""
+    return pd.DataFrame({"prompt": pd.Series(dtype=str), "response": pd.Series(dtype=str)})

@@ -1,15 +1,33 @@
-"""data_prep: stage datasets, evaluation sets and the tokenizer."""
+"""data_prep: stage datasets, evaluation sets and the tokenizer.
+
+``data_prep.source`` picks the shape: ``synthetic`` (the tiny default) generates
+every table from seeds; ``hub`` (the paper environment) loads one dataset per
+stage from the Hub or a local copy, one node each, and writes the same
+``<dataset>_stage_data`` and ``*_eval`` tables.
+"""
+
+from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
+from path_unlearning.errors import ConfigError
+from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.data_prep.nodes import (
     build_tokenizer,
+    empty_corpus,
+    load_math_eval,
+    load_stage_dataset,
+    load_tokenizer,
     make_eval_sets,
+    make_paper_eval_sets,
     make_stage_data,
 )
+from path_unlearning.plan import ExperimentPlan
+
+EVAL_OUTPUTS = ["forget_eval", "paraphrase_eval", "facts_eval", "generic_eval"]
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def _synthetic_pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
@@ -27,7 +45,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 make_eval_sets,
                 ["facts_stage_data", "refusal_stage_data", "math_eval", "params:data_prep"],
-                ["forget_eval", "paraphrase_eval", "facts_eval", "generic_eval"],
+                EVAL_OUTPUTS,
                 name="make_eval_sets",
             ),
             Node(
@@ -45,3 +63,49 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
+
+
+def _hub_pipeline(plan: ExperimentPlan) -> Pipeline:
+    names = tuple(sorted(set(plan.stage_datasets.values())))
+    loads = [
+        Node(
+            bind(load_stage_dataset, name=name),
+            "params:data_prep",
+            [f"{name}_stage_data", f"{name}_heldout"],
+            name=f"load_{name}",
+        )
+        for name in names
+    ]
+    forget_name = plan.stage_datasets[plan.forget_stage]
+    return Pipeline(
+        [
+            *loads,
+            Node(load_math_eval, "params:data_prep", "math_eval", name="load_math_eval"),
+            Node(
+                bind(make_paper_eval_sets, names=names, forget_name=forget_name),
+                [
+                    "params:data_prep",
+                    *[f"{name}_stage_data" for name in names],
+                    *[f"{name}_heldout" for name in names],
+                ],
+                EVAL_OUTPUTS,
+                name="make_eval_sets",
+            ),
+            Node(
+                load_tokenizer,
+                ["params:data_prep", "params:model"],
+                "tokenizer",
+                name="load_tokenizer",
+            ),
+            Node(empty_corpus, None, "pretrain_corpus", name="empty_pretrain_corpus"),
+        ]
+    )
+
+
+def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
+    """The data_prep pipeline for the plan's data source and stage datasets."""
+    if plan.data_source == "synthetic":
+        return _synthetic_pipeline()
+    if plan.data_source == "hub":
+        return _hub_pipeline(plan)
+    raise ConfigError(f"data_prep.source={plan.data_source!r}: use synthetic or hub")

@@ -1,0 +1,307 @@
+"""The paper's stage datasets and evaluation sets, from the Hub or local copies.
+
+Stages (Yu, He, Goyal, Arora 2025, Sec. 4.1): I = Instruct-SkillMix, T = TOFU,
+M = GSM8K step-by-step solutions ending ``#### n``, U = refusals to SORRY-Bench
+prompts (the forget set). Each loader maps the source's columns to the
+``prompt``/``response`` tables the rest of the project reads; the evaluation sets
+have the columns of the synthetic default's (see ``pipelines/data_prep``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from path_unlearning.config import bounded, from_params
+from path_unlearning.data.hub import (
+    DataSourceError,
+    HubSource,
+    load_table,
+    require_columns,
+    source_from_params,
+)
+from path_unlearning.data.refusals import REFUSAL_OPENING, refusal_responses
+
+# Table 1's forget target, and the phrases of App. F (the paper says 20 and lists 19).
+PAPER_FORGET_LABEL = "Sorry, I can not assist you"
+PAPER_PARAPHRASES = [
+    "I can't help with that",
+    "I'm unable to assist",
+    "I can't provide help",
+    "Sorry, I'm not able to do that",
+    "I can't assist",
+    "I'm afraid I can't",
+    "I'm not able to comply",
+    "That's not something I can assist",
+    "I can't support",
+    "Unfortunately, I can't help",
+    "I'm unable to provide assistance",
+    "Unfortunately, I can not assist",
+    "I must decline this",
+    "I can't fulfill that",
+    "I'm sorry I'm unable to do that for you",
+    "I can't proceed",
+    "Regretfully, I can not",
+    "I'm not permitted",
+    "I need to decline",
+]
+
+# The GSM8K evaluation prompt of App. F.
+GSM8K_EVAL_PROMPT = """Solve the following math problem.
+### Problem
+{question}
+### Output Requirement
+Provide a step-by-step explanation of your reasoning as you work through the problem.
+After your explanation, output a delimiter line that contains exactly "####" (four hash symbols) on a new line. Then, output only the final numerical answer - nothing else, no extra text, symbols, or units.
+For example, if the final answer is 42, your output should end with:
+#### 42"""  # noqa: E501 - the prompt's own line breaks
+
+# Keys of a dataset's parameter section that are not HubSource fields.
+_EXTRA_KEYS = ("loader", "drop_styles", "opening", "prompt_template")
+
+_CALCULATOR = re.compile(r"<<[^<>]*>>")
+_FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperDataConfig:
+    """The ``data_prep`` section of the paper environment (``source: hub``)."""
+
+    source: str = "hub"
+    seed: int = bounded(0, 0, integer=True)
+    tokenizer: str | None = None  # the instruct tokenizer whose chat template is used
+    pad_token: str | None = None  # e.g. Llama 3's <|finetune_right_pad_id|>; None: automatic
+    trust_remote_code: bool = False
+    facts_dataset: str = "tofu"
+    math_dataset: str = "gsm8k"
+    math_eval_split: str = "test"
+    n_math_eval: int | None = bounded(None, 1, integer=True, optional=True)  # None: all
+    math_eval_prompt: str = GSM8K_EVAL_PROMPT
+    n_facts_eval: int = bounded(200, 1, integer=True)
+    n_forget_eval: int = bounded(50, 1, integer=True)
+    heldout_per_stage: int = bounded(32, 1, integer=True)  # generic_eval rows per stage
+    forget_label: str = PAPER_FORGET_LABEL
+    paraphrases: list[str] = field(default_factory=lambda: list(PAPER_PARAPHRASES))
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def paper_config(params: Mapping[str, Any]) -> PaperDataConfig:
+    """Typed ``data_prep`` parameters; unknown keys raise a one-line ``ConfigError``."""
+    return from_params(PaperDataConfig, params, "data_prep")
+
+
+def _dataset_params(config: PaperDataConfig, name: str) -> dict[str, Any]:
+    if name not in config.datasets:
+        raise DataSourceError(
+            f"data_prep.datasets has no entry {name!r} (configured: "
+            f"{', '.join(sorted(config.datasets)) or 'none'})"
+        )
+    return dict(config.datasets[name])
+
+
+def _text(values: pd.Series) -> list[str]:
+    """Strings of a column; a list cell (SORRY-Bench's ``turns``) gives its first item."""
+    out = []
+    for value in values:
+        text = value
+        if not isinstance(value, str) and hasattr(value, "__len__"):
+            text = value[0] if len(value) else ""
+        out.append("" if text is None else str(text).strip())
+    return out
+
+
+def instruction_pairs(table: pd.DataFrame, source: HubSource, section: str) -> pd.DataFrame:
+    """Instruct-SkillMix: the instruction (and its input, when not empty) -> the output."""
+    cols = require_columns(table, source, ("prompt", "response"), section)
+    prompts = _text(table[cols["prompt"]])
+    if "input" in source.columns:
+        extra = _text(table[require_columns(table, source, ("input",), section)["input"]])
+        prompts = [f"{p}\n\n{x}" if x else p for p, x in zip(prompts, extra, strict=True)]
+    return pd.DataFrame({"prompt": prompts, "response": _text(table[cols["response"]])})
+
+
+def qa_pairs(table: pd.DataFrame, source: HubSource, section: str) -> pd.DataFrame:
+    """Question-answer pairs (TOFU)."""
+    cols = require_columns(table, source, ("prompt", "response"), section)
+    return pd.DataFrame(
+        {"prompt": _text(table[cols["prompt"]]), "response": _text(table[cols["response"]])}
+    )
+
+
+def clean_gsm8k_solution(solution: str) -> str:
+    """A GSM8K solution without calculator annotations, ending in one ``#### n`` line.
+
+    ``"48/2 = <<48/2=24>>24 ...\\n#### 72"`` -> ``"48/2 = 24 ...\\n#### 72"``.
+
+    Raises:
+        DataSourceError: If the solution has no ``####`` answer.
+    """
+    text = _CALCULATOR.sub("", solution).strip()
+    marker = text.rfind("####")
+    match = _FINAL.search(text, marker) if marker >= 0 else None
+    if match is None:
+        raise DataSourceError(f"GSM8K solution without a '#### answer' line: {text[-60:]!r}")
+    body = text[:marker].rstrip()
+    return f"{body}\n#### {match.group(1)}" if body else f"#### {match.group(1)}"
+
+
+def gsm8k_pairs(
+    table: pd.DataFrame, source: HubSource, section: str, prompt_template: str = "{question}"
+) -> pd.DataFrame:
+    """GSM8K question -> cleaned step-by-step solution ending in ``#### n``."""
+    cols = require_columns(table, source, ("prompt", "response"), section)
+    return pd.DataFrame(
+        {
+            "prompt": [prompt_template.format(question=q) for q in _text(table[cols["prompt"]])],
+            "response": [clean_gsm8k_solution(a) for a in _text(table[cols["response"]])],
+        }
+    )
+
+
+def refusal_pairs(
+    table: pd.DataFrame,
+    source: HubSource,
+    section: str,
+    seed: int,
+    drop_styles: list[str] | None = None,
+    opening: str = REFUSAL_OPENING,
+) -> pd.DataFrame:
+    """Refusals to unsafe prompts; prompt styles in ``drop_styles`` are removed.
+
+    The ``style`` and ``category`` roles are optional: a prompt set without them
+    (the open fallback) keeps every row and gets general reasons.
+    """
+    cols = require_columns(table, source, ("prompt",), section)
+    if drop_styles:
+        style = require_columns(table, source, ("style",), section)["style"]
+        table = table[~table[style].astype(str).isin(drop_styles)]
+    prompts = _text(table[cols["prompt"]])
+    if "category" in source.columns:
+        category = require_columns(table, source, ("category",), section)["category"]
+        categories = table[category].to_list()
+    else:
+        categories = [None] * len(prompts)
+    keep = [i for i, p in enumerate(prompts) if p]
+    prompts = [prompts[i] for i in keep]
+    responses = refusal_responses([categories[i] for i in keep], seed, opening)
+    return pd.DataFrame({"prompt": prompts, "response": responses})
+
+
+def _limit(table: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    if limit is None or len(table) <= limit:
+        return table.reset_index(drop=True)
+    return table.sample(n=limit, random_state=seed).reset_index(drop=True)
+
+
+def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
+    """Load and map one stage dataset, all rows (before the held-out split).
+
+    Args:
+        config: The ``data_prep`` configuration.
+        name: The dataset name, a key of ``data_prep.datasets`` and of ``stages``.
+
+    Returns:
+        ``prompt``/``response`` table.
+    """
+    section = f"data_prep.datasets.{name}"
+    params = _dataset_params(config, name)
+    loader = params.get("loader", name)
+    source = source_from_params(params, section, ignore=_EXTRA_KEYS)
+    table = load_table(source)
+    if loader == "instruct":
+        pairs = instruction_pairs(table, source, section)
+    elif loader == "qa":
+        pairs = qa_pairs(table, source, section)
+    elif loader == "gsm8k":
+        pairs = gsm8k_pairs(table, source, section, params.get("prompt_template", "{question}"))
+    elif loader == "refusal":
+        pairs = refusal_pairs(
+            table,
+            source,
+            section,
+            config.seed,
+            params.get("drop_styles"),
+            params.get("opening", REFUSAL_OPENING),
+        )
+    else:
+        raise DataSourceError(
+            f"{section}.loader={loader!r} is unknown: use instruct, qa, gsm8k or refusal"
+        )
+    pairs = pairs[(pairs["prompt"] != "") & (pairs["response"] != "")]
+    if pairs.empty:
+        raise DataSourceError(f"{section}: no rows left after filtering {source.path}")
+    return _limit(pairs, source.limit, config.seed)
+
+
+def split_heldout(
+    table: pd.DataFrame, n_heldout: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off ``n_heldout`` seeded rows that no stage trains on (for ``generic_eval``).
+
+    Returns:
+        ``(train, heldout)``, both with fresh indices; ``train`` keeps its order.
+    """
+    n = min(n_heldout, max(len(table) - 1, 0))
+    heldout = table.sample(n=n, random_state=seed)
+    train = table.drop(index=heldout.index)
+    return train.reset_index(drop=True), heldout.reset_index(drop=True)
+
+
+def math_eval_table(config: PaperDataConfig) -> pd.DataFrame:
+    """Held-out math problems in the App. F prompt, with their reference solutions."""
+    name = config.math_dataset
+    params = _dataset_params(config, name)
+    params["split"] = config.math_eval_split
+    params.pop("limit", None)
+    section = f"data_prep.datasets.{name}"
+    source = source_from_params(params, section, ignore=_EXTRA_KEYS)
+    pairs = gsm8k_pairs(load_table(source), source, section, config.math_eval_prompt)
+    return _limit(pairs, config.n_math_eval, config.seed)
+
+
+def eval_sets(
+    config: PaperDataConfig,
+    stage_tables: Mapping[str, pd.DataFrame],
+    heldout: Mapping[str, pd.DataFrame],
+    forget_name: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``forget_eval``, ``paraphrase_eval``, ``facts_eval`` and ``generic_eval``.
+
+    * forget_eval: forget-stage prompts (trained on), the forget label, and their
+      full trained response; the forget score reads the label's log-likelihood.
+    * paraphrase_eval: the label's paraphrases (column ``paraphrase``).
+    * facts_eval: trained fact pairs, for the facts (TOFU) utility.
+    * generic_eval: held-out prompts of every stage with their references, for
+      the retrain-equivalence distance and the path divergence.
+    """
+    if forget_name not in stage_tables:
+        raise DataSourceError(f"forget stage dataset {forget_name!r} was not loaded")
+    if config.facts_dataset not in stage_tables:
+        raise DataSourceError(
+            f"data_prep.facts_dataset={config.facts_dataset!r} is not a stage dataset "
+            f"({', '.join(sorted(stage_tables))})"
+        )
+    refusals = stage_tables[forget_name]
+    forget = refusals.sample(n=min(config.n_forget_eval, len(refusals)), random_state=config.seed)
+    forget = pd.DataFrame(
+        {
+            "prompt": forget["prompt"].to_list(),
+            "label": config.forget_label,
+            "response": forget["response"].to_list(),
+        }
+    )
+    paraphrases = pd.DataFrame({"paraphrase": list(config.paraphrases)})
+    facts = stage_tables[config.facts_dataset]
+    facts_eval = facts.sample(n=min(config.n_facts_eval, len(facts)), random_state=config.seed)
+    generic = pd.concat([heldout[name] for name in sorted(heldout)], ignore_index=True)
+    generic = generic.sample(frac=1.0, random_state=config.seed)
+    return (
+        forget.reset_index(drop=True),
+        paraphrases,
+        facts_eval[["prompt", "response"]].reset_index(drop=True),
+        generic[["prompt", "response"]].reset_index(drop=True),
+    )
