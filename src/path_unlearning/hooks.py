@@ -85,7 +85,7 @@ def dataset_lineage(catalog: Any, name: str) -> dict[str, Any]:
     version = None
     if isinstance(dataset, AbstractVersionedDataset):
         version = dataset.resolve_load_version()
-    filepath = getattr(dataset, "_filepath", "")
+    filepath = getattr(dataset, "filepath", "")
     return {
         "version": version,
         "type": f"{type(dataset).__module__}.{type(dataset).__qualname__}",

@@ -1,49 +1,101 @@
-"""kedro-datasets' parquet and CSV datasets with atomic local saves.
+"""Versioned parquet and CSV tables on local disk, saved atomically.
 
-The upstream classes write straight into the versioned path, so a killed run can
-leave a truncated file that the next run loads as the latest version. These
-write to a temporary file beside the target and rename it into place.
+kedro-datasets' pandas datasets write straight into the versioned path, so a
+killed run can leave a truncated file that the next run loads as the latest
+version. These write beside the target and rename into place (``io.atomic``).
+They implement Kedro's dataset interface directly (no private attributes of
+another dataset class) and offer ``preview`` for kedro-viz.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
 
 import pandas as pd
-from kedro.io.core import get_filepath_str
-from kedro_datasets.pandas import CSVDataset, ParquetDataset
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+
+from path_unlearning.io.atomic import atomic_write
 
 
-def _atomic_local_save(dataset, write: Callable[[str], None]) -> None:
-    target = Path(get_filepath_str(dataset._get_save_path(), dataset._protocol))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    dataset._invalidate_cache()
+class _AtomicTableDataset(AbstractVersionedDataset[pd.DataFrame, pd.DataFrame]):
+    """A pandas table in one local file; subclasses say how to read and write it."""
 
+    file_format: ClassVar[str] = ""
 
-class AtomicParquetDataset(ParquetDataset):
-    """``pandas.ParquetDataset`` whose local saves are atomic."""
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        load_args: dict[str, Any] | None = None,
+        save_args: dict[str, Any] | None = None,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self._load_args = dict(load_args or {})
+        self._save_args = dict(save_args or {})
+        self.metadata = metadata
+
+    @property
+    def filepath(self) -> str:
+        """The configured path (without the version folders)."""
+        return str(self._filepath)
+
+    def _read(self, path: Path, **kwargs: Any) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def _write(self, data: pd.DataFrame, path: Path) -> None:
+        raise NotImplementedError
+
+    def load(self) -> pd.DataFrame:
+        path = Path(self._get_load_path().as_posix())
+        if not path.is_file():
+            raise DatasetError(f"no saved table at {path}")
+        return self._read(path, **self._load_args)
 
     def save(self, data: pd.DataFrame) -> None:
-        if self._protocol != "file":
-            return super().save(data)
-        return _atomic_local_save(self, lambda path: data.to_parquet(path, **self._save_args))
+        target = Path(self._get_save_path().as_posix())
+        atomic_write(target, lambda tmp: self._write(data, tmp))
+
+    def preview(self, nrows: int = 40) -> dict[str, Any]:
+        """The first ``nrows`` rows in pandas' ``split`` layout, for kedro-viz."""
+        return self.load().head(nrows).to_dict(orient="split")
+
+    def _exists(self) -> bool:
+        try:
+            path = self._get_load_path()
+        except DatasetError:
+            return False
+        return Path(path.as_posix()).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "filepath": str(self._filepath),
+            "format": self.file_format,
+            "version": self._version,
+        }
 
 
-class AtomicCSVDataset(CSVDataset):
-    """``pandas.CSVDataset`` whose local saves are atomic."""
+class AtomicParquetDataset(_AtomicTableDataset):
+    """A versioned parquet table whose saves are atomic."""
 
-    def save(self, data: pd.DataFrame) -> None:
-        if self._protocol != "file":
-            return super().save(data)
-        return _atomic_local_save(self, lambda path: data.to_csv(path, **self._save_args))
+    file_format = "parquet"
+
+    def _read(self, path: Path, **kwargs: Any) -> pd.DataFrame:
+        return pd.read_parquet(path, **kwargs)
+
+    def _write(self, data: pd.DataFrame, path: Path) -> None:
+        data.to_parquet(path, **self._save_args)
+
+
+class AtomicCSVDataset(_AtomicTableDataset):
+    """A versioned CSV table whose saves are atomic."""
+
+    file_format = "csv"
+
+    def _read(self, path: Path, **kwargs: Any) -> pd.DataFrame:
+        return pd.read_csv(path, **kwargs)
+
+    def _write(self, data: pd.DataFrame, path: Path) -> None:
+        data.to_csv(path, **self._save_args)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from kedro.utils import load_obj
 from transformers import PreTrainedModel
+
+from path_unlearning.io.atomic import atomic_write
 
 # Model classes are asked for safetensors weights; a folder with only a pickled
 # checkpoint then fails to load instead of executing the pickle.
@@ -54,6 +53,11 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
         self._save_args = save_args or {}
         self.metadata = metadata
 
+    @property
+    def filepath(self) -> str:
+        """The configured path (without the version folders)."""
+        return str(self._filepath)
+
     def load(self) -> Any:
         path = Path(self._get_load_path().as_posix())
         if not path.is_dir():
@@ -62,13 +66,9 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
 
     def save(self, data: Any) -> None:
         target = Path(self._get_save_path().as_posix())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-        try:
-            data.save_pretrained(str(tmp), **self._save_args)
-            os.replace(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        atomic_write(
+            target, lambda tmp: data.save_pretrained(str(tmp), **self._save_args), folder=True
+        )
 
     def _exists(self) -> bool:
         try:
@@ -79,7 +79,7 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
 
     def _describe(self) -> dict[str, Any]:
         return {
-            "filepath": self._filepath,
+            "filepath": str(self._filepath),
             "load_class": self._load_class_path,
             "version": self._version,
         }

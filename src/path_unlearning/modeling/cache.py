@@ -11,14 +11,13 @@ renamed into place, so a kill leaves no half-written entry.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+
+from path_unlearning.io.atomic import atomic_write
 
 T = TypeVar("T")
 LOG_FILE = "train_log.parquet"
@@ -41,15 +40,14 @@ class TrainingCache:
         """Save ``obj.save_pretrained`` output and the log atomically under ``key``."""
         if self.root is None:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
+
+        def write(folder: Path) -> None:
+            obj.save_pretrained(str(folder))
+            log.to_parquet(folder / LOG_FILE)  # written last: its presence marks completion
+
         try:
-            obj.save_pretrained(str(tmp))
-            log.to_parquet(tmp / LOG_FILE)  # written last: its presence marks completion
-            os.replace(tmp, self.root / key)
+            atomic_write(self.root / key, write, folder=True)
         except OSError:
             # Another run stored the same key first; identical by construction.
             if not (self.root / key / LOG_FILE).exists():
                 raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)

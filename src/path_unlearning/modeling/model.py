@@ -35,8 +35,7 @@ def build_tiny_llama(vocab_size: int, architecture: dict[str, Any], seed: int) -
     than eager for these tiny shapes.
     """
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, **architecture)
-    config._attn_implementation = "eager"
+    config = LlamaConfig(vocab_size=vocab_size, attn_implementation="eager", **architecture)
     return LlamaForCausalLM(config)
 
 
