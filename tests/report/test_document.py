@@ -13,10 +13,11 @@ from tests.report import synthetic as syn
 
 
 def _content(lineage=None) -> document.ReportContent:
-    trajs = syn.trajectories()
+    trajs = syn.trajectories(start_noise=2.0)
     traj = tables.concat_trajectories(list(trajs.values()))
     scores = syn.evaluation_scores(trajs)
     v = compute_verdicts(traj, scores, syn.divergence_fits())
+    blocks = {"forget_score_label": "Forget score", "math_utility": "Math utility"}
     from matplotlib.figure import Figure
 
     fig = Figure()
@@ -26,9 +27,12 @@ def _content(lineage=None) -> document.ReportContent:
     return document.ReportContent(
         title="Test report",
         verdicts=v.summary,
-        table1=tables.table1_display(tables.summarise_scores(scores)),
+        table1=tables.table1_blocks(tables.summarise_scores(scores), blocks),
         figures=[document.ReportFigure("figure1", "Figure 1: curves", figure_png(fig, 40))],
-        details={"Starting points": v.starting_points},
+        details={
+            "Starting points": tables.starting_points(traj, scores),
+            "Position effect": v.position_effect,
+        },
         input_versions=versions,
         parameters={"report": {"band": "t"}, "paths": ["ABC", "BCA"]},
         run_id=(lineage or {}).get("run_id"),
@@ -53,10 +57,24 @@ def test_input_versions_with_and_without_hook() -> None:
 def test_markdown_is_self_contained() -> None:
     md = document.render_markdown(_content())
     assert md.startswith("# Test report")
-    assert "## Verdicts" in md and "### Recency effect" in md
-    assert "in 4 of 4 method x seed cells" in md
-    assert "![figure1](data:image/png;base64," in md
-    assert "| position | path | metric | n_seeds | ga | npo |" in md
+    # Summary first (one line per headline verdict), then figures, Table 1, details.
+    order = [
+        "## Summary",
+        "![figure1](data:image/png;base64,",
+        "## Table 1",
+        "## Verdicts in detail",
+        "### Recency",
+        "## Starting points",
+        "## Parameters",
+    ]
+    assert [md.index(x) for x in order] == sorted(md.index(x) for x in order)
+    summary = md[md.index("## Summary") : md.index("## Figure 1")]
+    assert [line.split("**")[1] for line in summary.splitlines() if line.startswith("- ")] == [
+        "Recency", "Position effect", "Path dependence", "Starting-point control",
+        "Divergence growth"]  # fmt: skip
+    assert "in 4 of 4 method x seed cells" in summary and "p = " in summary
+    assert "| block | position | path | ga | npo |" in md
+    assert "| Forget score | 1 | CAB |" in md
     assert "```yaml\nreport:\n  band: t\npaths:\n- ABC\n- BCA\n```" in md
     assert "not recorded" in md
 
@@ -71,7 +89,9 @@ def test_html_is_self_contained_and_escaped() -> None:
     png = base64.b64decode(page[start : page.index('"', start)])
     assert png[:4] == b"\x89PNG"
     assert "http://" not in page and "https://" not in page  # nothing fetched
-    assert "<h3>Recency effect</h3>" in page and 'class="yes"' in page
+    assert '<h2 id="summary">Summary</h2>' in page and "<strong>Recency</strong>" in page
+    assert "<h3>Recency</h3>" in page and 'class="yes"' in page
+    assert page.index('id="summary"') < page.index("<img") < page.index('id="table1"')
 
 
 def test_markdown_table_escapes_pipes() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from path_unlearning import schemas
 from path_unlearning.report import tables
 from tests.report import synthetic as syn
 
@@ -152,11 +153,27 @@ def test_concat_trajectories_orders_and_validates() -> None:
 
 
 def test_starting_points() -> None:
-    traj = tables.concat_trajectories(list(syn.trajectories().values()))
-    starts = tables.starting_points(traj)
+    trajs = syn.trajectories()
+    traj = tables.concat_trajectories(list(trajs.values()))
+    starts = tables.starting_points(traj, syn.evaluation_scores(trajs))
+    assert list(starts.columns) == list(schemas.STARTING_POINTS.names)
     assert list(starts["path"]) == ["CAB", "CBA", "ACB", "BCA", "ABC", "BAC"]
-    assert list(starts["start_forget_label_ll"]) == [-20.0, -20.0, -10.0, -10.0, 0.0, 0.0]
+    assert list(starts["forget_label_ll_start"]) == [-20.0, -20.0, -10.0, -10.0, 0.0, 0.0]
+    assert list(starts["forget_label_ll_before"]) == [-20.0, -20.0, -10.0, -10.0, 0.0, 0.0]
+    assert (starts["facts_ll_before"] == -12.0).all() and (starts["math_acc_before"] == 0.5).all()
     assert (starts["n_runs"] == 4).all()  # 2 methods x 2 seeds
+    alone = tables.starting_points(traj)  # without evaluation_scores: NaN before-columns
+    assert alone["math_acc_before"].isna().all() and len(alone) == 6
+
+
+def test_table1_blocks_are_shaped_like_the_paper() -> None:
+    summary = tables.summarise_scores(syn.evaluation_scores(syn.trajectories()))
+    blocks = {"forget_score_label": "Forget", "math_utility": "Math"}
+    table = tables.table1_blocks(summary, blocks, digits=2)
+    assert list(table.columns) == ["block", "position", "path", "ga", "npo"]
+    assert list(table["block"]) == ["Forget"] * 6 + ["Math"] * 6
+    assert list(table["position"][:6]) == [1, 1, 2, 2, 3, 3]
+    assert table.loc[6, "ga"] == "-0.05 ± 0.00"  # CAB, math utility -0.05 x position 1
 
 
 def test_divergence_curve_and_references() -> None:

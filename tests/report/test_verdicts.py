@@ -1,4 +1,4 @@
-"""Verdicts: counted on constructed cases where each effect holds and where it does not."""
+"""Verdicts end to end: statistics worded into the summary, on synthetic runs."""
 
 from __future__ import annotations
 
@@ -7,117 +7,72 @@ import math
 import pandas as pd
 import pytest
 
-from path_unlearning.report import tables, verdicts
+from path_unlearning import schemas
+from path_unlearning.report import tables, verdicts, wording
 from tests.report import synthetic as syn
 
 
-def _forget(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["method", "seed", "path", "position", "forget_score"])
-
-
-def _inputs(recency: bool = True, seeds=(0, 1)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    trajs = syn.trajectories(seeds=seeds, recency=recency)
+def _inputs(recency: bool = True, seeds=(0, 1), noise: float = 2.0) -> tuple[pd.DataFrame, ...]:
+    trajs = syn.trajectories(seeds=seeds, recency=recency, start_noise=noise)
     return tables.concat_trajectories(list(trajs.values())), syn.evaluation_scores(trajs)
 
 
-def test_recency_cells_constructed() -> None:
-    forget = _forget([
-        # ga/0: the path with C last (ABC) scores lowest -> holds
-        ("ga", 0, "ABC", 3, 1.0), ("ga", 0, "ACB", 2, 2.0), ("ga", 0, "CAB", 1, 3.0),
-        # ga/1: a path with C first scores lowest -> does not hold
-        ("ga", 1, "ABC", 3, 2.0), ("ga", 1, "ACB", 2, 1.5), ("ga", 1, "CAB", 1, 0.5),
-        # npo/0: tie between a last and a non-last path -> does not hold
-        ("npo", 0, "ABC", 3, 1.0), ("npo", 0, "CAB", 1, 1.0),
-        # npo/1: every path has C last -> tells nothing
-        ("npo", 1, "ABC", 3, 1.0), ("npo", 1, "BAC", 3, 2.0),
-        # npo/2: both last paths tie at the minimum -> holds
-        ("npo", 2, "ABC", 3, 1.0), ("npo", 2, "BAC", 3, 1.0), ("npo", 2, "CAB", 1, 4.0),
-    ])  # fmt: skip
-    cells = verdicts.recency_cells(forget)
-    got = {(r.method, r.seed): (None if r.holds is pd.NA else bool(r.holds))
-           for r in cells.itertuples()}  # fmt: skip
-    assert got == {("ga", 0): True, ("ga", 1): False, ("npo", 0): False, ("npo", 1): None,
-                   ("npo", 2): True}  # fmt: skip
-    npo2 = cells[(cells["method"] == "npo") & (cells["seed"] == 2)].iloc[0]
-    assert npo2["smallest"] == "ABC,BAC" and npo2["last_paths"] == "ABC,BAC"
-    summary = {r["scope"]: r for r in verdicts.recency_verdict(cells)}
-    assert summary["all"]["value"] == pytest.approx(2 / 4)
-    assert summary["all"]["holds"] is False  # 2 of 4 is not a majority
-    assert "in 2 of 4 method x seed cells" in summary["all"]["detail"]
-    assert summary["ga"]["value"] == pytest.approx(0.5)
-    assert summary["npo"]["value"] == pytest.approx(0.5)
+def _headline(v: verdicts.Verdicts) -> pd.DataFrame:
+    return v.summary[v.summary["scope"] == "all"].set_index("verdict")
 
 
-def test_recency_holds_on_synthetic_runs() -> None:
-    traj, scores = _inputs(recency=True)
+def test_summary_leads_with_one_line_per_verdict() -> None:
+    traj, scores = _inputs()
     v = verdicts.compute_verdicts(traj, scores, syn.divergence_fits())
-    assert v.recency["holds"].all() and len(v.recency) == 4  # 2 methods x 2 seeds
-    row = v.summary[(v.summary["verdict"] == "recency_effect") & (v.summary["scope"] == "all")]
-    assert bool(row["holds"].item()) and row["value"].item() == 1.0
-    assert "in 4 of 4 method x seed cells" in row["detail"].item()
+    assert list(v.summary.columns) == list(schemas.SUMMARY.names)
+    assert str(v.summary["holds"].dtype) == "boolean"
+    head = _headline(v)
+    assert list(head.index) == list(wording.VERDICT_ORDER)
+    assert head["holds"].all()
+    recency = head.loc["recency"]
+    assert "in 4 of 4 method x seed cells" in recency["detail"]
+    assert "chance per cell 1/15" in recency["detail"]  # 2 of 6 paths have C last
+    assert recency["p_value"] == pytest.approx((1 / 15) ** 4)
+    assert "drop after 1 step: 4 of 4" in recency["detail"]
+    assert "drop after 5 steps: 4 of 4" in recency["detail"]
+    assert head.loc["position_effect", "value"] < -0.9
+    assert "position still explains the forget score in 2 of 2" in head.loc[
+        "starting_point", "detail"]  # fmt: skip
 
 
-def test_recency_fails_when_rates_reverse() -> None:
+def test_no_recency_when_rates_reverse() -> None:
     traj, scores = _inputs(recency=False)
     v = verdicts.compute_verdicts(traj, scores, syn.divergence_fits())
     assert not v.recency["holds"].any()
-    row = v.summary[(v.summary["verdict"] == "recency_effect") & (v.summary["scope"] == "all")]
-    assert not bool(row["holds"].item()) and row["value"].item() == 0.0
-    assert "no recency effect" in row["detail"].item()
+    recency = _headline(v).loc["recency"]
+    assert not recency["holds"] and recency["value"] == 0.0
+    assert "no recency effect beyond chance" in recency["detail"]
+    position = _headline(v).loc["position_effect"]
+    assert position["holds"] and "larger forget score" in position["detail"]
 
 
-def test_forget_scores_from_trajectory_match_evaluation() -> None:
-    traj, scores = _inputs()
-    a = verdicts.forget_scores(traj, scores, "evaluation_scores")
-    b = verdicts.forget_scores(traj, scores, "trajectory")
-    merged = a.merge(b, on=["method", "seed", "path", "position"])
-    assert len(merged) == len(a) == 24
-    assert merged["forget_score_x"].to_numpy() == pytest.approx(merged["forget_score_y"])
-    with pytest.raises(ValueError, match="forget_score_source"):
-        verdicts.forget_scores(traj, scores, "guess")
+def test_one_seed_leaves_path_dependence_undefined() -> None:
+    traj, scores = _inputs(seeds=(0,))
+    v = verdicts.compute_verdicts(traj, scores, syn.divergence_fits())
+    dependence = v.summary[v.summary["verdict"] == "path_dependence"]
+    assert dependence["holds"].isna().all()
+    assert dependence["detail"].str.contains("ratio undefined with one seed").all()
+    # one seed, 6 paths: the strict test has chance 1/15 per cell, 2 cells
+    assert _headline(v).loc["recency", "p_value"] == pytest.approx(1 / 225)
 
 
-def test_unlearning_speed_fastest_and_slowest() -> None:
-    traj, _ = _inputs(recency=True)
-    speed = verdicts.unlearning_speed(traj, fraction=0.5)
-    ga = speed[speed["method"] == "ga"]
-    # C first drops 3 nats/step, C last 1 nat/step: target = 0.5 * ~15 = 7.5
-    assert (
-        set(ga.iloc[:2]["path"]) == {"CAB", "CBA"} and (ga.iloc[:2]["steps_to_target"] == 3).all()
-    )
-    assert (
-        set(ga.iloc[-2:]["path"]) == {"ABC", "BAC"} and ga.iloc[-2:]["steps_to_target"].isna().all()
-    )
-    assert list(ga["rank"]) == [1, 2, 3, 4, 5, 6]
-    rows = verdicts.speed_verdict(speed)
-    assert (
-        rows[0]["scope"] == "ga" and "slowest" in rows[0]["detail"] and "never" in rows[0]["detail"]
-    )
-    traj_rev, _ = _inputs(recency=False)
-    rev = verdicts.unlearning_speed(traj_rev, fraction=0.5)
-    assert rev[rev["method"] == "ga"].iloc[0]["position"] == 3  # now C last is fastest
-    with pytest.raises(ValueError, match="speed_fraction"):
-        verdicts.unlearning_speed(traj, fraction=0.0)
+def test_collinear_start_is_stated() -> None:
+    traj, scores = _inputs(noise=0.0)
+    v = verdicts.compute_verdicts(traj, scores, syn.divergence_fits())
+    start = _headline(v).loc["starting_point"]
+    assert pd.isna(start["holds"]) and "collinear" in start["detail"]
 
 
-def test_path_dependence_with_and_without_seed_spread() -> None:
-    rows = []
-    for path, base in (("ABC", 1.0), ("CAB", 5.0)):
-        for seed, noise in ((0, -0.1), (1, 0.1)):
-            rows.append((path, "ga", seed, 1, "forget_score_label", base + noise))
-            rows.append((path, "ga", seed, 1, "facts_utility", 0.5 + 2 * noise))  # noise only
-    scores = pd.DataFrame(rows, columns=["path", "method", "seed", "position", "metric", "value"])
-    table = verdicts.path_dependence(scores, ["forget_score_label", "facts_utility"], ratio=2.0)
-    forget = table[table["metric"] == "forget_score_label"].iloc[0]
-    assert forget["path_std"] == pytest.approx(math.sqrt(8.0))  # means 1 and 5
-    assert forget["seed_std"] == pytest.approx(math.sqrt(0.02))  # pooled, ddof=1
-    assert bool(forget["holds"])
-    facts = table[table["metric"] == "facts_utility"].iloc[0]
-    assert facts["path_std"] == pytest.approx(0.0) and not bool(facts["holds"])
-    one_seed = verdicts.path_dependence(scores[scores["seed"] == 0], ["forget_score_label"])
-    assert one_seed["holds"].isna().all() and math.isnan(one_seed["seed_std"].item())
-    detail = verdicts.path_dependence_verdict(one_seed, 2.0)[0]["detail"]
-    assert "seed-to-seed spread unavailable (one seed)" in detail
+def test_settings_from_parameters() -> None:
+    s = verdicts.VerdictSettings.from_parameters({"drop_steps": [2], "alpha": 0.01})
+    assert s.drop_steps == (2,) and s.alpha == 0.01 and s.min_r2 == 0.8
+    with pytest.raises(ValueError, match="unknown report.verdicts parameters"):
+        verdicts.VerdictSettings.from_parameters({"speed_fraction": 0.5})
 
 
 @pytest.mark.parametrize(
@@ -129,37 +84,12 @@ def test_path_dependence_with_and_without_seed_spread() -> None:
         (math.nan, math.nan, None, "no fit"),
     ],
 )
-def test_divergence_verdict(slope: float, r2: float, holds, phrase: str) -> None:
+def test_divergence_rows(slope: float, r2: float, holds, phrase: str) -> None:
     fits = pd.DataFrame([{"method": "ga", "slope": slope, "intercept": 0.0, "r2": r2,
                           "n_points": 4}])  # fmt: skip
-    row = verdicts.divergence_verdict(fits, min_r2=0.8)[0]
+    head, row = wording.divergence_rows(fits, min_r2=0.8)
     assert row["holds"] is holds and phrase in row["detail"]
-
-
-def test_utility_and_starting_point() -> None:
-    traj, scores = _inputs()
-    rows = verdicts.utility_verdict(scores)
-    math_ga = next(r for r in rows if r["scope"] == "ga/math_utility")
-    assert math_ga["value"] == pytest.approx(-0.1)  # -0.05 * mean position 2
-    assert "lowest ABC" in math_ga["detail"] or "lowest BAC" in math_ga["detail"]
-    start = verdicts.starting_point_verdict(tables.starting_points(traj))[0]
-    assert start["holds"] is True and start["value"] == pytest.approx(1.0)
-    assert "p=1: -20.000" in start["detail"] and "start lower" in start["detail"]
-    flat = tables.starting_points(traj).assign(start_forget_label_ll=-5.0)
-    assert verdicts.starting_point_verdict(flat)[0]["holds"] is None
-
-
-def test_summary_table_shape_one_seed() -> None:
-    traj, scores = _inputs(seeds=(0,))
-    v = verdicts.compute_verdicts(traj, scores, syn.divergence_fits())
-    assert list(v.summary.columns) == list(verdicts.SUMMARY_COLUMNS)
-    assert str(v.summary["holds"].dtype) == "boolean"
-    kinds = set(v.summary["verdict"])
-    assert kinds == {"recency_effect", "unlearning_speed", "path_dependence", "divergence_growth",
-                     "utility", "starting_point"}  # fmt: skip
-    dependence = v.summary[v.summary["verdict"] == "path_dependence"]
-    assert dependence["holds"].isna().all()
-    assert dependence["detail"].str.contains("unavailable").all()
+    assert head["scope"] == "all" and head["holds"] == (holds if holds is not None else None)
 
 
 def test_single_path_run_says_there_is_nothing_to_compare() -> None:
@@ -168,10 +98,10 @@ def test_single_path_run_says_there_is_nothing_to_compare() -> None:
     fits = pd.DataFrame([{"method": "npo", "slope": math.nan, "intercept": math.nan,
                           "r2": math.nan, "n_points": 0}])  # fmt: skip
     v = verdicts.compute_verdicts(traj, syn.evaluation_scores(trajs), fits)
-    assert v.summary["holds"].isna().all()
-    details = dict(zip(v.summary["verdict"], v.summary["detail"]))
-    assert "no method x seed cell compares" in details["recency_effect"]
-    assert "only one path (BCA)" in details["unlearning_speed"]
-    assert "only one path, no spread" in details["path_dependence"]
-    assert "no fit" in details["divergence_growth"]
-    assert "too few distinct positions" in details["starting_point"]
+    head = _headline(v)
+    assert head["holds"].isna().all()
+    assert "no method x seed cell compares" in head.loc["recency", "detail"]
+    assert "no cell with paths at different positions" in head.loc["position_effect", "detail"]
+    assert "only one path" in head.loc["path_dependence", "detail"]
+    assert "cannot separate position" in head.loc["starting_point", "detail"]
+    assert "no divergence fit" in head.loc["divergence_growth", "detail"]

@@ -166,8 +166,9 @@ def path_dependence_rows(
     if head.empty:
         text, holds, value = f"no {metric} scores", None, math.nan
     elif told.empty:
-        text = f"{metric}: ratio undefined with one seed (no seed-to-seed spread)" if (
-            head["n_seeds"].max() < 2) else f"{metric}: only one path"  # fmt: skip
+        text = f"{metric}: only one path, no spread across paths" if (
+            head["n_paths"].max() < 2
+        ) else f"{metric}: ratio undefined with one seed (no seed-to-seed spread)"  # fmt: skip
         holds, value = None, math.nan
     else:
         k, n = int(told["holds"].astype(bool).sum()), len(told)
