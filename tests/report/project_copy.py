@@ -24,9 +24,9 @@ from tests.report import synthetic as syn
 
 ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_ENTRIES = {
-    "{path}.{method}.trajectory": {
+    "s{seed}.{path}.{method}.trajectory": {
         "type": "pandas.ParquetDataset",
-        "filepath": "data/07_model_output/trajectories/{path}.{method}.parquet",
+        "filepath": "data/07_model_output/trajectories/s{seed}/{path}.{method}.parquet",
         "versioned": True,
     },
     **{
@@ -39,7 +39,7 @@ FALLBACK_ENTRIES = {
     },
 }
 PROBES = {  # a dataset name each fallback entry must resolve
-    "{path}.{method}.trajectory": "BCA.ga.trajectory",
+    "s{seed}.{path}.{method}.trajectory": "s0.BCA.ga.trajectory",
     "evaluation_scores": "evaluation_scores",
     "path_divergence": "path_divergence",
     "divergence_fits": "divergence_fits",
@@ -87,14 +87,18 @@ def project_plan(project: Path) -> ExperimentPlan:
     return ExperimentPlan.from_parameters(_loader(project)["parameters"])
 
 
-def seed_report_inputs(project: Path, seeds=(0, 1), steps: int = 5) -> ExperimentPlan:
+def seed_report_inputs(project: Path, seeds=None, steps: int = 5) -> ExperimentPlan:
     """Save synthetic trajectories and evaluate tables for the copy's plan.
 
-    Relative file paths of the catalog are resolved against ``project``.
+    ``seeds`` defaults to the plan's. Relative file paths of the catalog are
+    resolved against ``project``.
     """
     plan = project_plan(project)
+    seeds = plan.seeds if seeds is None else seeds
     catalog = project_catalog(project)
-    trajs = syn.trajectories(paths=plan.paths, methods=plan.methods, seeds=seeds, steps=steps)
+    trajs = syn.trajectories(
+        paths=plan.paths, methods=plan.methods, seeds=seeds, steps=steps, start_noise=2.0
+    )
     tables = {
         **trajs,
         "evaluation_scores": syn.evaluation_scores(trajs),

@@ -15,22 +15,26 @@ from tests.report.project_copy import copy_project, kedro, latest, seed_report_i
 @pytest.mark.slow
 def test_kedro_run_report(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    plan = seed_report_inputs(project, seeds=(0, 1))
+    (project / "conf" / "local" / "parameters.yml").write_text("seeds: [0, 1]\n")
+    plan = seed_report_inputs(project)
+    assert plan.seeds == (0, 1)
     done = kedro(project, "run", "--pipelines=report")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     reporting = "data/08_reporting"
     for name in ("report.html", "report.md", "table1.csv", "table1.parquet", "verdicts.csv",
                  "figure1_forget_curves.png", "figure1_forget_curves.json",
                  "figure3_forget_and_facts.png", "divergence.png", "divergence.json",
-                 "input_versions.csv", "starting_points.csv"):  # fmt: skip
+                 "input_versions.csv", "starting_points.csv", "position_effect.csv",
+                 "starting_control.csv"):  # fmt: skip
         assert latest(project, f"{reporting}/{name}").stat().st_size > 0, name
     table1 = pd.read_csv(latest(project, f"{reporting}/table1.csv"))
-    assert list(table1.columns[4:]) == list(plan.methods)
+    assert list(table1.columns[3:]) == list(plan.methods)
     versions = pd.read_csv(latest(project, f"{reporting}/input_versions.csv"))
-    assert len(versions) == 3 + len(plan.paths) * len(plan.methods)
+    assert len(versions) == 3 + len(plan.seeds) * len(plan.paths) * len(plan.methods)
     page = latest(project, f"{reporting}/report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
-    assert "unlearn:" in page and "speed_fraction" in page  # parameters written in
+    assert "unlearn:" in page and "path_dependence_ratio" in page  # parameters written in
+    assert "ratio undefined" not in page  # two seeds: path dependence is decided
     if any(isinstance(h, LineageHook) for h in settings.HOOKS):
         _check_recorded_versions(project, versions)
     else:
