@@ -4,19 +4,24 @@ The retrain-equivalence distance (Definition 2.1 of the paper) is the mean over
 test inputs of ``||Pred(theta_u, x) - Pred(theta_r, x)||^2``. Here ``Pred`` is the
 next-token distribution at every response position: :func:`re_distance` returns
 one value per input (averaged over its masked positions), and callers take the
-mean over inputs. :func:`fit_growth_rate` fits ``log(distance) = slope * step +
+mean over inputs. :func:`pairwise_distances` computes both from models, a chunk of
+response positions at a time, so real vocabularies (128k) fit in memory.
+:func:`fit_growth_rate` fits ``log(distance) = slope * step +
 intercept`` to check exponential divergence.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from path_unlearning.modeling.scoring import CHUNK_POSITIONS, chunked_log_probs
+from path_unlearning.schemas import KL, RE_DISTANCE
 
 
 def _check_inputs(logits_a: Tensor, logits_b: Tensor, mask: Tensor) -> Tensor:
@@ -87,6 +92,74 @@ def kl_divergence(logits_a: Tensor, logits_b: Tensor, mask: Tensor) -> Tensor:
     terms = torch.where(p_a > 0, p_a * (log_p_a - log_p_b), torch.zeros_like(p_a))
     per_position = terms.sum(dim=-1)
     return _masked_mean(per_position.clamp_min(0.0), weights)
+
+
+def position_distances(log_p_a: Tensor, log_p_b: Tensor) -> tuple[Tensor, Tensor]:
+    """Squared L2 distance and ``KL(p_a || p_b)`` per position, from log-probs.
+
+    Args:
+        log_p_a: ``[..., V]`` log-softmax of the first model.
+        log_p_b: Same shape, second model.
+
+    Returns:
+        ``(re, kl)``, each of shape ``[...]``; KL terms with ``p_a = 0`` are 0.
+    """
+    p_a, p_b = log_p_a.exp(), log_p_b.exp()
+    re = (p_a - p_b).pow(2).sum(dim=-1)
+    terms = torch.where(p_a > 0, p_a * (log_p_a - log_p_b), torch.zeros_like(p_a))
+    return re, terms.sum(dim=-1)
+
+
+def pairwise_distances(
+    models: Mapping[Hashable, torch.nn.Module],
+    pairs: Sequence[tuple[Hashable, Hashable]],
+    batches: list[dict[str, Tensor]],
+    chunk_positions: int = CHUNK_POSITIONS,
+) -> dict[tuple[Hashable, Hashable], dict[str, float]]:
+    """RE distance and KL between pairs of models, chunk by chunk (memory-safe).
+
+    Every model runs once per batch; its next-token distributions are formed a
+    chunk of response positions at a time and compared there, so memory stays
+    at about ``len(models) x chunk_positions x vocabulary`` floats, whatever the
+    size of the set. The values equal :func:`re_distance` and
+    :func:`kl_divergence` on full logits, averaged over inputs.
+
+    Args:
+        models: Models by key (paths, or "model" and "reference").
+        pairs: Which ``(a, b)`` keys to compare; KL is ``KL(a || b)``.
+        batches: The pre-encoded test set.
+        chunk_positions: Response positions per chunk.
+
+    Returns:
+        For each pair, ``{RE_DISTANCE: ..., KL: ...}``: means over inputs of the
+        per-input means over response positions.
+    """
+    keys = list(models)
+    index = {k: i for i, k in enumerate(keys)}
+    n_inputs = sum(int(b["input_ids"].shape[0]) for b in batches)
+    counts = torch.zeros(n_inputs, dtype=torch.float64)
+    sums = {
+        pair: (
+            torch.zeros(n_inputs, dtype=torch.float64),
+            torch.zeros(n_inputs, dtype=torch.float64),
+        )
+        for pair in pairs
+    }
+    for log_probs, rows in chunked_log_probs([models[k] for k in keys], batches, chunk_positions):
+        counts.index_add_(0, rows, torch.ones(rows.shape[0], dtype=torch.float64))
+        for (a, b), (re_sum, kl_sum) in sums.items():
+            re, kl = position_distances(log_probs[index[a]], log_probs[index[b]])
+            re_sum.index_add_(0, rows, re.double().cpu())
+            kl_sum.index_add_(0, rows, kl.double().cpu())
+    if bool((counts == 0).any()):
+        raise ValueError("every input needs at least one masked (response) position")
+    return {
+        pair: {
+            RE_DISTANCE: (re_sum / counts).mean().item(),
+            KL: (kl_sum / counts).clamp_min(0.0).mean().item(),
+        }
+        for pair, (re_sum, kl_sum) in sums.items()
+    }
 
 
 def fit_growth_rate(steps: Sequence[float], distances: Sequence[float]) -> dict[str, float | int]:

@@ -8,11 +8,11 @@ import pandas as pd
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from path_unlearning.metrics.distances import kl_divergence, re_distance
+from path_unlearning.metrics.distances import kl_divergence, pairwise_distances, re_distance
 from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.metrics.scores import math_accuracy
 from path_unlearning.modeling.generation import generate_responses
-from path_unlearning.modeling.scoring import encode_batches, mean_loglik, response_logits
+from path_unlearning.modeling.scoring import CHUNK_POSITIONS, encode_batches, mean_loglik
 from path_unlearning.schemas import KL, MATH_ACC, MATH_ACC_SAMPLED, RE_DISTANCE, ll, ll_tok
 
 
@@ -85,6 +85,9 @@ Logits = list[tuple[torch.Tensor, torch.Tensor]]
 def logits_distance(logits: Logits, other: Logits) -> dict[str, float]:
     """Retrain-equivalence distance (Def. 2.1) and KL from precomputed logits.
 
+    Holds every logit of the set: for small vocabularies and tests only; the
+    pipelines use the chunked ``model_distance``.
+
     Pred(θ, x) is the next-token distribution at each response position of the
     generic test set; the distance is the mean over test inputs of the squared
     L2 distance, averaged over positions; KL(first || other) likewise.
@@ -98,7 +101,17 @@ def logits_distance(logits: Logits, other: Logits) -> dict[str, float]:
 
 @torch.no_grad()
 def model_distance(
-    model: PreTrainedModel, other: PreTrainedModel, batches: list[dict[str, torch.Tensor]]
+    model: PreTrainedModel,
+    other: PreTrainedModel,
+    batches: list[dict[str, torch.Tensor]],
+    chunk_positions: int = CHUNK_POSITIONS,
 ) -> dict[str, float]:
-    """``logits_distance`` of two models on the same batches."""
-    return logits_distance(response_logits(model, batches), response_logits(other, batches))
+    """Retrain-equivalence distance and ``KL(model || other)`` on the same batches.
+
+    Equal to ``logits_distance`` of the two models' logits, but computed chunk by
+    chunk (``pairwise_distances``): the logits of the set are never all in memory,
+    which matters at real vocabulary sizes.
+    """
+    pair = ("model", "other")
+    d = pairwise_distances({"model": model, "other": other}, [pair], batches, chunk_positions)
+    return d[pair]

@@ -9,16 +9,14 @@ import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning import schemas
-from path_unlearning.metrics.distances import fit_growth_rate
+from path_unlearning.metrics.distances import fit_growth_rate, pairwise_distances
 from path_unlearning.metrics.evaluation import (
     EvalSets,
-    logits_distance,
     model_distance,
     model_scores,
 )
 from path_unlearning.metrics.scores import facts_utility, forget_score
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_model
-from path_unlearning.modeling.scoring import response_logits
 from path_unlearning.schemas import (
     DIVERGENCE_FITS,
     EVALUATION_SCORES,
@@ -110,15 +108,13 @@ def evaluate_unlearned(
     """
     b = dict(zip(before["metric"], before["value"], strict=True))
     path_model = merged_model(base_model, path_adapter)
-    reference_logits = response_logits(
-        merged_model(base_model, reference_adapter), eval_sets.generic
-    )
+    reference = merged_model(base_model, reference_adapter)
     path, method = unlearned.metadata["path"], unlearned.metadata["method"]
     rows = []
     for seed in unlearned.metadata["seeds"]:
         model = _unlearned(base_model, path_model, unlearned, seed, unlearned.steps(seed)[-1])
         a = model_scores(model, eval_sets, params)
-        a.update(logits_distance(response_logits(model, eval_sets.generic), reference_logits))
+        a.update(model_distance(model, reference, eval_sets.generic))
         label = forget_score(b[FORGET_LABEL_LL], a[FORGET_LABEL_LL])
         para = forget_score(b[PARAPHRASE_LL], a[PARAPHRASE_LL])
         metrics = {
@@ -169,18 +165,23 @@ def measure_path_divergence(
     """
     batches = eval_sets.generic
     paths = sorted(name.removesuffix("_adapter") for name in models if name.endswith("_adapter"))
-    pairs = [(models[f"{p}_adapter"], models[f"{p}_unlearned"]) for p in paths]
-    logits = {}
-    for path_adapter, s in pairs:
-        path_model = merged_model(base_model, path_adapter)
-        for seed, step in s.adapters:
-            model = _unlearned(base_model, path_model, s, seed, step)
-            logits[(s.metadata["path"], seed, step)] = response_logits(model, batches)
-    method = pairs[0][1].metadata["method"]
+    series = {p: models[f"{p}_unlearned"] for p in paths}
+    path_models = {p: merged_model(base_model, models[f"{p}_adapter"]) for p in paths}
+    method = series[paths[0]].metadata["method"]
     rows = []
-    for (pa, seed, step), (pb, seed_b, step_b) in combinations(sorted(logits), 2):
-        if seed == seed_b and step == step_b and set(pa) == set(pb):
-            d = logits_distance(logits[(pa, seed, step)], logits[(pb, seed, step)])
+    # One (seed, step) at a time: its paths' models are compared chunk by chunk
+    # (``pairwise_distances``), so neither all models nor all logits are in memory.
+    for seed, step in sorted({key for s in series.values() for key in s.adapters}):
+        present = [p for p in paths if (seed, step) in series[p].adapters]
+        pairs = [(pa, pb) for pa, pb in combinations(present, 2) if set(pa) == set(pb)]
+        if not pairs:
+            continue
+        compared = {p for pair in pairs for p in pair}
+        unlearned = {
+            p: _unlearned(base_model, path_models[p], series[p], seed, step) for p in compared
+        }
+        distances = pairwise_distances(unlearned, pairs, batches)
+        for (pa, pb), d in distances.items():
             rows.append((method, seed, step, pa, pb, d[RE_DISTANCE], d[KL]))
     return pd.DataFrame(rows, columns=list(PATH_DIVERGENCE.names))
 
