@@ -18,7 +18,7 @@ from kedro.framework.cli.utils import split_string
 from kedro.utils import find_kedro_project
 from omegaconf import OmegaConf
 
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, RunError
 
 
 def split_params(ctx: click.Context, param: Any, value: Any) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class _RunCommand(click.Command):
         try:
             check_env(ctx.params.get("env"), ctx.params.get("conf_source"))
             return super().invoke(ctx)
-        except ConfigError as exc:
+        except (ConfigError, RunError) as exc:
             raise click.ClickException(str(exc)) from None
 
 

@@ -3,3 +3,7 @@
 
 class ConfigError(ValueError):
     """Invalid experiment configuration or run parameters."""
+
+
+class RunError(RuntimeError):
+    """A run that stopped for a reason outside the configuration (a worker died)."""
