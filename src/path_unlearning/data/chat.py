@@ -39,7 +39,7 @@ def _render(
     if not tokenizer.chat_template:
         raise ChatTemplateError(
             f"tokenizer {tokenizer.name_or_path!r} has no chat template: "
-            "use the instruct model's tokenizer (data_prep.tokenizer)"
+            "use the instruct model's tokenizer (data_prep.hub.tokenizer)"
         )
     return tokenizer.apply_chat_template(
         messages,

@@ -69,9 +69,12 @@ _FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
 
 @dataclass(frozen=True, kw_only=True)
 class PaperDataConfig:
-    """The ``data_prep`` section of the paper environment (``source: hub``)."""
+    """``data_prep.hub``: the paper environment's datasets (``data_prep.source: hub``).
 
-    source: str = "hub"
+    The seed is ``data_prep.seed``. The synthetic keys of ``data_prep`` stay in the
+    section (environments merge into conf/base) and are not read.
+    """
+
     seed: int = bounded(0, 0, integer=True)
     tokenizer: str | None = None  # the instruct tokenizer whose chat template is used
     pad_token: str | None = None  # e.g. Llama 3's <|finetune_right_pad_id|>; None: automatic
@@ -90,14 +93,20 @@ class PaperDataConfig:
 
 
 def paper_config(params: Mapping[str, Any]) -> PaperDataConfig:
-    """Typed ``data_prep`` parameters; unknown keys raise a one-line ``ConfigError``."""
-    return from_params(PaperDataConfig, params, "data_prep")
+    """Typed ``data_prep.hub`` parameters; unknown keys raise a one-line ``ConfigError``.
+
+    Args:
+        params: The whole ``data_prep`` section.
+    """
+    if not params.get("hub"):
+        raise DataSourceError("data_prep.source is hub but data_prep.hub is not set")
+    return from_params(PaperDataConfig, params["hub"], "data_prep.hub", seed=params.get("seed", 0))
 
 
 def _dataset_params(config: PaperDataConfig, name: str) -> dict[str, Any]:
     if name not in config.datasets:
         raise DataSourceError(
-            f"data_prep.datasets has no entry {name!r} (configured: "
+            f"data_prep.hub.datasets has no entry {name!r} (configured: "
             f"{', '.join(sorted(config.datasets)) or 'none'})"
         )
     return dict(config.datasets[name])
@@ -202,12 +211,12 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
 
     Args:
         config: The ``data_prep`` configuration.
-        name: The dataset name, a key of ``data_prep.datasets`` and of ``stages``.
+        name: The dataset name, a key of ``data_prep.hub.datasets`` and of ``stages``.
 
     Returns:
         ``prompt``/``response`` table.
     """
-    section = f"data_prep.datasets.{name}"
+    section = f"data_prep.hub.datasets.{name}"
     params = _dataset_params(config, name)
     loader = params.get("loader", name)
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
@@ -257,7 +266,7 @@ def math_eval_table(config: PaperDataConfig) -> pd.DataFrame:
     params = _dataset_params(config, name)
     params["split"] = config.math_eval_split
     params.pop("limit", None)
-    section = f"data_prep.datasets.{name}"
+    section = f"data_prep.hub.datasets.{name}"
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
     pairs = gsm8k_pairs(load_table(source), source, section, config.math_eval_prompt)
     return _limit(pairs, config.n_math_eval, config.seed)
@@ -282,7 +291,7 @@ def eval_sets(
         raise DataSourceError(f"forget stage dataset {forget_name!r} was not loaded")
     if config.facts_dataset not in stage_tables:
         raise DataSourceError(
-            f"data_prep.facts_dataset={config.facts_dataset!r} is not a stage dataset "
+            f"data_prep.hub.facts_dataset={config.facts_dataset!r} is not a stage dataset "
             f"({', '.join(sorted(stage_tables))})"
         )
     refusals = stage_tables[forget_name]

@@ -106,7 +106,7 @@ def load_stage_dataset(params: dict[str, Any], name: str) -> tuple[pd.DataFrame,
 
     Args:
         params: ``data_prep`` parameters (``source: hub``).
-        name: The dataset's name in ``stages`` and ``data_prep.datasets``.
+        name: The dataset's name in ``stages`` and ``data_prep.hub.datasets``.
 
     Returns:
         The stage table and its held-out rows, both ``prompt``/``response``.
@@ -139,11 +139,13 @@ def make_paper_eval_sets(
 
 
 def load_tokenizer(params: dict[str, Any], model: dict[str, Any]) -> PreTrainedTokenizerBase:
-    """The instruct tokenizer (``data_prep.tokenizer``, else the model's own)."""
+    """The instruct tokenizer (``data_prep.hub.tokenizer``, else the model's own)."""
     config = paper.paper_config(params)
     name = config.tokenizer or model.get("name_or_path")
     if not name:
-        raise paper.DataSourceError("source: hub needs data_prep.tokenizer or model.name_or_path")
+        raise paper.DataSourceError(
+            "source: hub needs data_prep.hub.tokenizer or model.name_or_path"
+        )
     return load_chat_tokenizer(name, config.trust_remote_code, config.pad_token)
 
 

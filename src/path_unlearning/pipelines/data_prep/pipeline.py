@@ -66,7 +66,10 @@ def _synthetic_pipeline() -> Pipeline:
 
 
 def _hub_pipeline(plan: ExperimentPlan) -> Pipeline:
-    names = tuple(sorted(set(plan.stage_datasets.values())))
+    # Datasets of the stages the paths use: an environment's stages merge into
+    # conf/base's, whose synthetic stages no path of the paper names.
+    used = {letter for path in plan.paths for letter in path} | {plan.forget_stage}
+    names = tuple(sorted({plan.stage_datasets[letter] for letter in used}))
     loads = [
         Node(
             bind(load_stage_dataset, name=name),
