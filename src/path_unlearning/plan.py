@@ -24,8 +24,7 @@ from path_unlearning.paths import (
     select_paths,
     training_prefixes,
 )
-from path_unlearning.sections import validate_sections
-from path_unlearning.unlearning.losses import needs_reference
+from path_unlearning.sections import resolve_method, validate_sections
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,8 @@ class ExperimentPlan:
     methods: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0,)
     data_source: str = "synthetic"  # data_prep.source: synthetic or hub (paper datasets)
+    # (method, loss) pairs: a variant (unlearn.variants) names its registered loss
+    method_losses: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
     def namespace(seed: int, name: str = "") -> str:
@@ -52,6 +53,10 @@ class ExperimentPlan:
     def reference(self, path: str) -> str:
         """The retrain reference of a path (forget stage removed)."""
         return retrain_reference(path, self.forget_stage)
+
+    def loss_of(self, method: str) -> str:
+        """The registered loss a method runs (itself, unless it is a variant)."""
+        return dict(self.method_losses).get(method, method)
 
     def position(self, path: str) -> int:
         """1-based position of the forget stage in the path."""
@@ -73,13 +78,21 @@ class ExperimentPlan:
         methods = (
             [str(requested_method)] if requested_method else list(unlearn.get("methods") or [])
         )
-        for method in methods:
-            needs_reference(method)  # raises a one-line UnknownMethodError
+        # A method is a registered loss or a variant of one (unlearn.variants);
+        # anything else raises a one-line UnknownMethodError / ConfigError.
+        losses = tuple((m, resolve_method(unlearn, m)[0]) for m in methods)
         seeds = _seed_list(params.get("seeds", [0]))
         validate_sections(params, tuple(methods))
         datasets = {letter: cfg["dataset"] for letter, cfg in stages.items()}
-        return cls(datasets, forget_stage, tuple(paths), tuple(methods), tuple(seeds),
-                   str((params.get("data_prep") or {}).get("source", "synthetic")))
+        return cls(
+            datasets,
+            forget_stage,
+            tuple(paths),
+            tuple(methods),
+            tuple(seeds),
+            str((params.get("data_prep") or {}).get("source", "synthetic")),
+            losses,
+        )
 
 
 def _seed_list(seeds: Any) -> list[int]:

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from path_unlearning.config import from_params
+from path_unlearning.errors import ConfigError
 from path_unlearning.modeling.train import TrainConfig
 from path_unlearning.unlearning.loop import UnlearnConfig
+from path_unlearning.unlearning.losses import LOSSES, needs_reference
 
 # Keys a section may hold besides its config's fields; they are read elsewhere.
 FINETUNE_EXTRA = ("cache_dir", "lora")
@@ -24,6 +26,7 @@ UNLEARN_EXTRA = (
     "continue_adapter",
     "eval_subset",
     "eval_batch_size",
+    "variants",
 )
 
 
@@ -43,15 +46,50 @@ def stage_config(
     )
 
 
+def resolve_method(unlearn: Mapping[str, Any] | None, name: str) -> tuple[str, dict[str, Any]]:
+    """The registered loss behind a method name, and the overrides of a variant.
+
+    A method is a registered loss (``ga``) or a *variant*: a named entry of
+    ``unlearn.variants`` such as ``ga_cosine: {method: ga, scheduler: cosine}``,
+    whose other keys override the ``unlearn`` section (``hparams`` merges into
+    the loss's ``hparams``). Variants name a loss, never another variant.
+
+    Raises:
+        ConfigError: Unknown method, a variant without a registered ``method``,
+            or a variant that shadows a loss name.
+    """
+    variants = (unlearn or {}).get("variants") or {}
+    if name not in variants:
+        needs_reference(name)  # raises a one-line UnknownMethodError
+        return name, {}
+    if name in LOSSES:
+        raise ConfigError(f"unlearn.variants.{name}: a variant may not reuse a loss name")
+    overrides = dict(variants[name] or {})
+    loss = overrides.pop("method", None)
+    if loss not in LOSSES:
+        raise ConfigError(
+            f"unlearn.variants.{name}.method={loss!r}: name a registered loss "
+            f"({', '.join(sorted(LOSSES))})"
+        )
+    return str(loss), overrides
+
+
 def unlearn_config(unlearn: Mapping[str, Any], method: str, seed: int) -> UnlearnConfig:
-    """One unlearning run's settings; ``hparams.<method>`` holds the loss's own."""
-    hparams = dict((unlearn.get("hparams") or {}).get(method) or {})
+    """One unlearning run's settings; ``hparams.<loss>`` holds the loss's own.
+
+    ``method`` may be a variant (see :func:`resolve_method`): its overrides apply
+    on top of the section, and the config's ``method`` is the variant's loss.
+    """
+    loss, overrides = resolve_method(unlearn, method)
+    hparams = dict((unlearn.get("hparams") or {}).get(loss) or {})
+    hparams.update(overrides.pop("hparams", None) or {})
+    section = "unlearn" if loss == method else f"unlearn.variants.{method}"
     return from_params(
         UnlearnConfig,
-        unlearn,
-        "unlearn",
+        {**unlearn, **overrides},
+        section,
         ignore=UNLEARN_EXTRA,
-        method=method,
+        method=loss,
         seed=seed,
         hparams=hparams,
     )

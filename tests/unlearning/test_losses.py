@@ -97,7 +97,8 @@ class TestGradientSign:
         logp = (-20 * torch.rand(8, dtype=torch.float64)).requires_grad_()
         ref = logp.detach() + torch.randn(8, dtype=torch.float64)
         n = torch.randint(1, 30, (8,))
-        loss = get_loss(name)(ForgetBatch(logp, n, ref))
+        retain = -10 * torch.rand(8, dtype=torch.float64)  # GradDiff's retain batch
+        loss = get_loss(name)(ForgetBatch(logp, n, ref, retain))
         loss.backward()
         assert (logp.grad > 0).all()
 
@@ -171,7 +172,7 @@ class TestSimNPOVariants:
 
 class TestRegistry:
     def test_names(self):
-        assert set(LOSSES) == {"ga", "npo", "simnpo", "simnpo_original"}
+        assert set(LOSSES) == {"ga", "npo", "simnpo", "simnpo_original", "gradiff"}
 
     def test_defaults(self):
         assert LOSSES["npo"].defaults == {"beta": 0.5}

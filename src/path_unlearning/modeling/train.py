@@ -18,13 +18,15 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, get_scheduler
 
 from path_unlearning.config import bounded
+from path_unlearning.errors import ConfigError
 from path_unlearning.modeling.model import pad_batch
 
 
 @dataclass(frozen=True, kw_only=True)
 class OptimConfig:
-    """AdamW and LR-schedule settings shared by training and unlearning runs."""
+    """Optimiser and LR-schedule settings shared by training and unlearning runs."""
 
+    optimizer: str = "adamw"  # adamw, or sgd (plain, no momentum: the paper's Appendix G)
     lr: float = bounded(1e-3, 0, low_open=True)
     batch_size: int = bounded(16, 1, integer=True)
     weight_decay: float = bounded(0.0, 0)
@@ -43,6 +45,20 @@ class TrainConfig(OptimConfig):
     epochs: float = bounded(1.0, 0, low_open=True)
     max_steps: int | None = bounded(None, 0, integer=True, optional=True)  # overrides epochs
     grad_accum: int = bounded(1, 1, integer=True)
+
+
+OPTIMIZERS = ("adamw", "sgd")
+
+
+def make_optimizer(
+    parameters: list[torch.nn.Parameter], config: OptimConfig
+) -> torch.optim.Optimizer:
+    """A fresh optimiser over ``parameters``: AdamW (default) or plain SGD."""
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    raise ConfigError(f"optimizer={config.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int):
@@ -105,7 +121,7 @@ def train(
     )
     total_steps = optimizer_steps(len(examples), config)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(trainable, config)
     scheduler = make_scheduler(optimizer, config, total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()

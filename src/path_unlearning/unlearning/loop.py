@@ -1,7 +1,7 @@
 """The unlearning loop: a fixed number of steps of a forget loss, with probes.
 
-Reads top to bottom: reference log-probs once (NPO), seeded forget batches, a
-fresh AdamW and schedule, and after every step one trajectory row of probe
+Reads top to bottom: reference log-probs once (NPO), seeded forget batches (and
+retain batches for GradDiff), a fresh optimiser and schedule, and after every step one trajectory row of probe
 log-likelihoods. A non-finite loss or probe marks the run ``diverged`` and
 stops it cleanly.
 """
@@ -24,9 +24,14 @@ from path_unlearning.config import bounded
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
-from path_unlearning.modeling.train import OptimConfig, make_scheduler
+from path_unlearning.modeling.train import OptimConfig, make_optimizer, make_scheduler
 from path_unlearning.schemas import ll, ll_tok
-from path_unlearning.unlearning.losses import ForgetBatch, get_loss, needs_reference
+from path_unlearning.unlearning.losses import (
+    ForgetBatch,
+    get_loss,
+    needs_reference,
+    needs_retain,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +92,20 @@ def _probe_row(model: PeftModel, probes: dict[str, list[dict[str, torch.Tensor]]
     return row
 
 
+def _retain_logp(
+    model: PeftModel,
+    examples: list[dict[str, list[int]]] | None,
+    batches: Iterator[torch.Tensor] | None,
+    pad_id: int,
+) -> torch.Tensor | None:
+    """Summed log-probs of the next retain batch (differentiable); ``None`` without one."""
+    if batches is None or examples is None:
+        return None
+    batch = pad_batch([examples[i] for i in next(batches)], pad_id)
+    device = next(model.parameters()).device
+    return response_logprobs(model, {k: v.to(device) for k, v in batch.items()})[0]
+
+
 def _finite(row: dict[str, Any]) -> bool:
     return all(math.isfinite(v) for k, v in row.items() if k != "lr" and isinstance(v, float))
 
@@ -97,6 +116,7 @@ def unlearn(
     probes: dict[str, list[dict[str, torch.Tensor]]],
     config: UnlearnConfig,
     pad_id: int,
+    retain_examples: list[dict[str, list[int]]] | None = None,
 ) -> UnlearnResult:
     """Unlearn the forget examples from ``model`` (its trainable adapter), in place.
 
@@ -106,6 +126,8 @@ def unlearn(
         probes: Pre-encoded evaluation batches scored after every step, by name.
         config: Method, steps, optimiser and checkpoint settings.
         pad_id: Padding token id.
+        retain_examples: Tokenized retain set, for methods that need one
+            (GradDiff); batches of ``batch_size`` drawn with the unlearning seed.
 
     Returns:
         Trajectory (step 0 = before unlearning), adapters at every
@@ -114,6 +136,8 @@ def unlearn(
     if not forget_examples:
         raise ValueError("the forget set is empty: nothing to unlearn")
     loss_fn = get_loss(config.method, **config.hparams)
+    if needs_retain(config.method) and not retain_examples:
+        raise ValueError(f"{config.method} needs a non-empty retain set")
     accelerator = Accelerator(mixed_precision=config.precision)
     model = model.to(accelerator.device)
 
@@ -128,10 +152,17 @@ def unlearn(
         ref_logp = score_batches(model, ref_batches)[0]
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(trainable, config)
     scheduler = make_scheduler(optimizer, config, config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)
+    # Retain batches come from their own generator on the same seed, so GA and
+    # GradDiff runs see the same forget batches in the same order.
+    retain_batches = (
+        _forget_batches(len(retain_examples), config.batch_size, config.seed)
+        if needs_retain(config.method)
+        else None
+    )
 
     start = _probe_row(model, probes)
     rows = [{"step": 0, "loss": float("nan"), "lr": 0.0, **start}]
@@ -147,7 +178,8 @@ def unlearn(
         model.train()
         logp, n_tokens = response_logprobs(model, batch)
         ref = ref_logp[idx].to(logp.device) if ref_logp is not None else None
-        loss = loss_fn(ForgetBatch(logp, n_tokens, ref))
+        retain_logp = _retain_logp(model, retain_examples, retain_batches, pad_id)
+        loss = loss_fn(ForgetBatch(logp, n_tokens, ref, retain_logp))
         lr = scheduler.get_last_lr()[0]
         if torch.isfinite(loss):
             accelerator.backward(loss)

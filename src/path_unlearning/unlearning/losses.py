@@ -1,4 +1,4 @@
-"""Forget-set losses of local unlearning methods: GA, NPO and SimNPO.
+"""Unlearning losses: the local methods GA, NPO, SimNPO, and the non-local GradDiff.
 
 Every loss takes per-example tensors of shape ``[B]``:
 
@@ -6,7 +6,9 @@ Every loss takes per-example tensors of shape ``[B]``:
   unlearned (differentiable),
 * ``n_tokens``: number of response tokens of each example,
 * ``ref_logp``: summed log-probability under the reference model (the model
-  before unlearning), without gradient; only NPO needs it.
+  before unlearning), without gradient; only NPO needs it,
+* ``retain_logp``: summed log-probability of a retain batch (differentiable);
+  only GradDiff needs it.
 
 Minimising any of these losses lowers ``logp`` on the forget set: the gradient
 with respect to each ``logp`` entry is positive.
@@ -19,6 +21,10 @@ Definitions:
   with the summed log-probability and no margin.
 * SimNPO, original (Fan et al. 2024):
   ``-(2/beta) * mean(logsigmoid(-beta * logp / n_tokens - gamma))``.
+* GradDiff (gradient difference, Liu et al. 2022; Maini et al. 2024):
+  ``mean(logp) - retain_weight * mean(retain_logp)``: GA on the forget batch plus
+  the NLL of a retain batch. It is *not* local: its gradient also uses data
+  outside the forget set. Both terms use summed log-probabilities, like GA.
 """
 
 from __future__ import annotations
@@ -114,6 +120,25 @@ def simnpo_loss(
     return -(2.0 / beta) * F.logsigmoid(-beta * reward - gamma).mean()
 
 
+def gradiff_loss(logp: Tensor, retain_logp: Tensor, retain_weight: float = 1.0) -> Tensor:
+    """Gradient difference: GA on the forget batch plus the retain batch's NLL.
+
+    ``mean(logp) - retain_weight * mean(retain_logp)``; the two batches may differ
+    in size.
+
+    Args:
+        logp: Summed forget-response log-probabilities, shape ``[B]``.
+        retain_logp: Summed retain-response log-probabilities, shape ``[B']``.
+        retain_weight: Weight of the retain NLL, >= 0 (0 is plain GA).
+
+    Returns:
+        Scalar loss.
+    """
+    if not retain_weight >= 0:
+        raise ValueError(f"retain_weight must be >= 0, got {retain_weight!r}")
+    return ga_loss(logp) - retain_weight * retain_logp.to(logp.dtype).mean()
+
+
 @dataclass(frozen=True)
 class ForgetBatch:
     """Per-example quantities of a forget batch that the losses consume.
@@ -123,11 +148,14 @@ class ForgetBatch:
         n_tokens: Response lengths in tokens, ``[B]``.
         ref_logp: Summed response log-probabilities under the reference model,
             ``[B]``, or ``None`` when the method does not need it.
+        retain_logp: Summed log-probabilities of a retain batch, ``[B']``, or
+            ``None`` when the method does not need it.
     """
 
     logp: Tensor
     n_tokens: Tensor
     ref_logp: Tensor | None = None
+    retain_logp: Tensor | None = None
 
 
 LossFn = Callable[[ForgetBatch], Tensor]
@@ -142,12 +170,14 @@ class LossSpec:
         defaults: Hyper-parameter names and their default values.
         needs_reference: Whether the loss reads ``ForgetBatch.ref_logp``.
         description: One line for logs and docs.
+        needs_retain: Whether the loss reads ``ForgetBatch.retain_logp``.
     """
 
     fn: Callable[..., Tensor]
     defaults: Mapping[str, float] = field(default_factory=dict)
     needs_reference: bool = False
     description: str = ""
+    needs_retain: bool = False
 
 
 def _ga(batch: ForgetBatch) -> Tensor:
@@ -168,6 +198,12 @@ def _simnpo_original(batch: ForgetBatch, beta: float, gamma: float) -> Tensor:
     return simnpo_loss(batch.logp, batch.n_tokens, beta=beta, gamma=gamma, length_normalized=True)
 
 
+def _gradiff(batch: ForgetBatch, retain_weight: float) -> Tensor:
+    if batch.retain_logp is None:
+        raise ValueError("gradiff needs retain_logp (log-probs of a retain batch)")
+    return gradiff_loss(batch.logp, batch.retain_logp, retain_weight=retain_weight)
+
+
 LOSSES: dict[str, LossSpec] = {
     "ga": LossSpec(_ga, {}, False, "gradient ascent: minimise mean log p(y|x)"),
     "npo": LossSpec(_npo, {"beta": 0.5}, True, "NPO against the pre-unlearning model, beta=0.5"),
@@ -184,6 +220,14 @@ LOSSES: dict[str, LossSpec] = {
         {"beta": 2.5, "gamma": 0.0},
         False,
         "SimNPO of Fan et al. 2024: log-prob / length, beta=2.5, gamma=0",
+    ),
+    # Non-local contrast: the retain set is the plan's other stages' training data.
+    "gradiff": LossSpec(
+        _gradiff,
+        {"retain_weight": 1.0},
+        False,
+        "GradDiff: GA on the forget set plus retain_weight x NLL of a retain set",
+        needs_retain=True,
     ),
 }
 
@@ -203,7 +247,7 @@ def get_loss(name: str, **hparams: object) -> LossFn:
 
     Args:
         name: A key of :data:`LOSSES` (``ga``, ``npo``, ``simnpo``,
-            ``simnpo_original``).
+            ``simnpo_original``, ``gradiff``).
         **hparams: Overrides of the loss's default hyper-parameters.
 
     Returns:
@@ -226,6 +270,8 @@ def get_loss(name: str, **hparams: object) -> LossFn:
         raise ValueError(f"hyper-parameters of {name!r} must be numbers, got {hparams!r}") from None
     if "beta" in bound:
         _check_positive_beta(bound["beta"])
+    if bound.get("retain_weight", 0.0) < 0:
+        raise ValueError(f"retain_weight must be >= 0, got {bound['retain_weight']!r}")
     return functools.partial(spec.fn, **bound)
 
 
@@ -236,3 +282,12 @@ def needs_reference(name: str) -> bool:
         UnknownMethodError: If ``name`` is not registered.
     """
     return _spec(name).needs_reference
+
+
+def needs_retain(name: str) -> bool:
+    """Whether the named loss needs retain batches (True for ``gradiff``).
+
+    Raises:
+        UnknownMethodError: If ``name`` is not registered.
+    """
+    return _spec(name).needs_retain

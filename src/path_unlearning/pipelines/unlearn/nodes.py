@@ -30,8 +30,12 @@ def unlearn_path(
     path: str,
     method: str,
     seed: int,
+    retain_records: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, AdapterSeries]:
     """Unlearn the forget stage from one path's model with one method and seed.
+
+    ``retain_records`` (the other stages' data) is given only to methods that
+    need a retain set (GradDiff).
 
     Returns:
         The trajectory (one row per step, with the starting values on every
@@ -45,7 +49,12 @@ def unlearn_path(
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
     continue_adapter = bool(params.get("continue_adapter", False))
     model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
-    result = unlearn(model, forget, probes, config, tokenizer.pad_token_id)
+    retain = (
+        encode_records(tokenizer, retain_records["prompt"], retain_records["response"])
+        if retain_records is not None
+        else None
+    )
+    result = unlearn(model, forget, probes, config, tokenizer.pad_token_id, retain)
     trajectory = result.trajectory
     for column in LL_COLUMNS:
         trajectory[start(column)] = trajectory[column].iloc[0]
@@ -64,3 +73,11 @@ def unlearn_path(
         "hparams": config.hparams,
     }
     return trajectory, AdapterSeries(adapters, meta)
+
+
+def make_retain_set(*stage_tables: pd.DataFrame) -> pd.DataFrame:
+    """The retain set of GradDiff: the non-forget stages' training data, concatenated.
+
+    Which examples a step uses is drawn later from the unlearning seed.
+    """
+    return pd.concat([t[["prompt", "response"]] for t in stage_tables], ignore_index=True)

@@ -1,14 +1,16 @@
 """unlearn: one node per seed, path and method.
 
 ``s0.BCA.unlearn_npo`` reads ``s0.BCA.adapter`` and writes ``s0.BCA.npo.trajectory``
-and ``s0.BCA.npo.unlearned``. Retrain references are not unlearned.
+and ``s0.BCA.npo.unlearned``. Retrain references are not unlearned. Methods that
+need a retain set (GradDiff) also read ``retain_records``: the other stages' data.
 """
 
 from kedro.pipeline import Node, Pipeline
 
 from path_unlearning.pipelines import bind
-from path_unlearning.pipelines.unlearn.nodes import unlearn_path
+from path_unlearning.pipelines.unlearn.nodes import make_retain_set, unlearn_path
 from path_unlearning.plan import ExperimentPlan
+from path_unlearning.unlearning.losses import needs_retain
 
 SHARED_INPUTS = [
     "base_model",
@@ -24,6 +26,12 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
     """Every (seed, path, method) unlearning run of the plan."""
     forget_data = f"{plan.stage_datasets[plan.forget_stage]}_stage_data"
     nodes = []
+    retain_methods = {m for m in plan.methods if needs_retain(plan.loss_of(m))}
+    if retain_methods:
+        retain_data = sorted(
+            {f"{d}_stage_data" for s, d in plan.stage_datasets.items() if s != plan.forget_stage}
+        )
+        nodes.append(Node(make_retain_set, retain_data, "retain_records", name="make_retain_set"))
     for seed in plan.seeds:
         for path in plan.paths:
             ns = plan.namespace(seed, path)
@@ -37,7 +45,9 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
             nodes += [
                 Node(
                     bind(unlearn_path, path=path, method=method, seed=seed),
-                    inputs,
+                    {**inputs, "retain_records": "retain_records"}
+                    if method in retain_methods
+                    else inputs,
                     [f"{ns}.{method}.trajectory", f"{ns}.{method}.unlearned"],
                     name=f"unlearn_{method}",
                     namespace=ns,
