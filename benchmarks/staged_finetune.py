@@ -49,7 +49,8 @@ from kedro.framework.startup import bootstrap_project
 from torch.utils.data import DataLoader, RandomSampler
 from transformers.utils import logging as hf_logging
 
-from path_unlearning import plan as plan_module
+from path_unlearning.kedro_adapter import run_parameters
+from path_unlearning.plan import ExperimentPlan
 from path_unlearning.modeling import stages
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.train import optimizer_steps
@@ -181,7 +182,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     finally:
         stages.train = real_train
 
-    plan = plan_module.current_plan()
+    plan = ExperimentPlan.from_parameters(run_parameters())
     references = {plan.reference(p) for p in plan.paths} - {""}
     naive = sum(len(p) for p in plan.paths) + sum(len(r) for r in references)
     steps = sum(t.steps for t in trainings)

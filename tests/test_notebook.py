@@ -2,7 +2,7 @@
 
 The copy has the project's conf/ and synthetic trajectories saved through its
 catalog, so ``%load_ext kedro.ipython`` finds a real project and
-``catalog.load("BCA.ga.trajectory")`` reads real (versioned) files.
+``catalog.load("s0.BCA.ga.trajectory")`` reads real (versioned) files.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ NOTEBOOK = ROOT / "notebooks" / "explore_paths.ipynb"
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     project = copy_project(tmp_path)
-    (project / "conf" / "local" / "parameters.yml").write_text("method: ga\n")
+    (project / "conf" / "local" / "parameters.yml").write_text("method: ga\nseeds: [0, 1]\n")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     seed_report_inputs(project, seeds=(0, 1))
@@ -52,4 +52,4 @@ def test_notebook_is_committed_without_outputs() -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].source.splitlines()[0] == "%load_ext kedro.ipython"
     assert all(not c.outputs and c.execution_count is None for c in code)
-    assert any('catalog.load(f"{path}.{method}.trajectory")' in c.source for c in code)
+    assert any("catalog.load(" in c.source and ".trajectory" in c.source for c in code)

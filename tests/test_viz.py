@@ -136,7 +136,7 @@ def test_report_pipeline_outputs_and_previews(page, url: str, site: dict, tmp_pa
     panel = page.locator(".pipeline-metadata")
     panel.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
-    assert "recency_effect" in panel.inner_text()
+    assert "recency" in panel.inner_text()
     # the Figure 1 PNG preview is an embedded image
     _node(page, "report_figure1").first.click()
     image = page.locator(".pipeline-metadata img.pipeline-metadata__plot-image")
