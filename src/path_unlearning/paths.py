@@ -110,6 +110,6 @@ def training_prefixes(paths: Iterable[str], forget_stage: str) -> list[str]:
 
 
 def prefix_seed(seed: int, prefix: str) -> int:
-    """A seed derived from the global seed and the prefix alone (not a counter)."""
+    """A seed derived from the replica seed and the prefix alone (not a counter)."""
     digest = hashlib.sha256(f"{seed}:{prefix}".encode()).digest()
     return int.from_bytes(digest[:4], "little")

@@ -1,7 +1,7 @@
 """Report figures, as Matplotlib figures (PNG files) and Plotly figures (kedro-viz).
 
 Matplotlib figures are built with the object API (``Figure()``, no pyplot), so
-no backend or global state is touched. Each path keeps one colour in every
+no backend or process-wide state is touched. Each path keeps one colour in every
 figure; paths are ordered by the position of the forget stage.
 """
 
