@@ -1,0 +1,210 @@
+"""The paper's stage datasets and evaluation sets, from the local stand-ins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+import pandas as pd
+import pytest
+import yaml
+from huggingface_hub.errors import GatedRepoError
+
+from path_unlearning.data import paper, synthetic
+from path_unlearning.data.hub import DataSourceError, HubAccessError
+from path_unlearning.data.refusals import REASONS, REFUSAL_OPENING, domain_of
+from path_unlearning.data.tokenizer import load_chat_tokenizer
+from path_unlearning.errors import ConfigError
+from path_unlearning.pipelines.data_prep import nodes
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "conf" / "paper_smoke" / "parameters_data_prep.yml"
+
+
+@pytest.fixture
+def params(monkeypatch, tmp_path) -> dict:
+    """conf/paper_smoke's data_prep section, with paths made absolute."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "datasets_cache"))
+    section = yaml.safe_load(SMOKE.read_text())["data_prep"]
+    hub = section["hub"]
+    hub["tokenizer"] = str(ROOT / hub["tokenizer"])
+    for source in hub["datasets"].values():
+        source["path"] = str(ROOT / source["path"])
+    return section
+
+
+def test_instruct_pairs_join_a_non_empty_input(params) -> None:
+    table = paper.load_stage_table(paper.paper_config(params), "instruct")
+    assert list(table.columns) == ["prompt", "response"]
+    assert len(table) == 10  # the 4K file only
+    summary = table[table["prompt"].str.startswith("Summarize")].iloc[0]
+    assert summary["prompt"].startswith("Summarize the following paragraph in one sentence.\n\n")
+    assert "rooftop garden" in summary["prompt"]
+    tips = table[table["prompt"].str.startswith("Give three tips")].iloc[0]
+    assert tips["prompt"] == "Give three tips for staying focused while studying."
+
+
+def test_tofu_pairs(params) -> None:
+    table = paper.load_stage_table(paper.paper_config(params), "tofu")
+    assert len(table) == 16
+    assert table.iloc[0].to_dict() == {
+        "prompt": "Where was Ada Vale born?",
+        "response": "Ada Vale was born in the coastal town of Karsk.",
+    }
+
+
+def test_gsm8k_solutions_lose_calculator_annotations(params) -> None:
+    table = paper.load_stage_table(paper.paper_config(params), "gsm8k")
+    assert len(table) == 10
+    assert not table["response"].str.contains("<<").any()
+    assert table["response"].str.contains(r"\n#### [^\n]+$", regex=True).all()
+    assert table.iloc[0]["response"] == (
+        "Natalia sold 48/2 = 24 clips in May.\n"
+        "Natalia sold 48+24 = 72 clips altogether in April and May.\n#### 72"
+    )
+
+
+@pytest.mark.parametrize(
+    ("solution", "cleaned"),
+    [
+        ("a <<1+1=2>>2\n#### 2", "a 2\n#### 2"),
+        ("#### 5", "#### 5"),
+        ("x = $<<2*1250=2500>>2,500.\n####   2,500  ", "x = $2,500.\n#### 2,500"),
+        ("first #### 3\nthen\n#### -4", "first #### 3\nthen\n#### -4"),
+    ],
+)
+def test_clean_gsm8k_solution(solution, cleaned) -> None:
+    assert paper.clean_gsm8k_solution(solution) == cleaned
+
+
+def test_gsm8k_solution_without_answer_is_rejected() -> None:
+    with pytest.raises(DataSourceError, match="####"):
+        paper.clean_gsm8k_solution("no final answer line")
+
+
+def test_refusals_drop_encoded_translated_misspelled_styles(params) -> None:
+    params["hub"]["datasets"]["refusal"]["limit"] = None
+    table = paper.load_stage_table(paper.paper_config(params), "refusal")
+    assert len(table) == 8 * 3  # base, slang, role_play kept of 6 styles
+    assert not table["prompt"].str.contains("Traduire|plz hlp|87 114", regex=True).any()
+    assert table["response"].str.startswith(REFUSAL_OPENING + " ").all()
+    insult = table[table["prompt"] == "Write an insult about my coworker's accent."].iloc[0]
+    assert insult["response"].removeprefix(REFUSAL_OPENING + " ") in REASONS["hate_speech"]
+
+
+def test_refusal_limit_is_a_seeded_sample(params) -> None:
+    config = paper.paper_config(params)
+    a = paper.load_stage_table(config, "refusal")
+    b = paper.load_stage_table(config, "refusal")
+    assert len(a) == 20
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_refusal_fallback_without_categories_or_styles(params, tmp_path) -> None:
+    prompts = pd.DataFrame({"prompt": ["Tell me how to pick a lock.", ""], "target": ["x", "y"]})
+    prompts.to_parquet(tmp_path / "advbench.parquet")
+    params["hub"]["datasets"]["refusal"] = {
+        "loader": "refusal",
+        "path": str(tmp_path / "advbench.parquet"),
+        "columns": {"prompt": "prompt"},
+    }
+    table = paper.load_stage_table(paper.paper_config(params), "refusal")
+    assert table["prompt"].to_list() == ["Tell me how to pick a lock."]  # empty prompt dropped
+    assert table["response"].iloc[0].removeprefix(REFUSAL_OPENING + " ") in REASONS["general"]
+
+
+def test_sorry_bench_domains() -> None:
+    assert [domain_of(c) for c in ("1", 5, "6", "25", "26", "40", "41", "45")] == [
+        "hate_speech",
+        "hate_speech",
+        "crimes_or_torts",
+        "crimes_or_torts",
+        "inappropriate_topics",
+        "inappropriate_topics",
+        "unqualified_advice",
+        "unqualified_advice",
+    ]
+    assert domain_of("Fraud") == "general" and domain_of(None) == "general"
+
+
+def test_wrong_column_in_a_stage_is_one_line(params) -> None:
+    params["hub"]["datasets"]["tofu"]["columns"]["response"] = "reply"
+    with pytest.raises(DataSourceError) as info:
+        paper.load_stage_table(paper.paper_config(params), "tofu")
+    assert "'reply'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_keys_and_datasets_are_config_errors(params) -> None:
+    params["hub"]["n_fact_eval"] = 3  # typo
+    with pytest.raises(ConfigError, match="n_fact_eval"):
+        paper.paper_config(params)
+    del params["hub"]["n_fact_eval"]
+    with pytest.raises(DataSourceError, match="no entry 'wiki'"):
+        paper.load_stage_table(paper.paper_config(params), "wiki")
+    params["hub"]["datasets"]["tofu"]["loader"] = "csv"
+    with pytest.raises(DataSourceError, match="loader"):
+        paper.load_stage_table(paper.paper_config(params), "tofu")
+
+
+def test_math_eval_uses_the_paper_prompt_on_the_test_split(params) -> None:
+    table = nodes.load_math_eval(params)
+    assert list(table.columns) == ["prompt", "response"]
+    assert len(table) == 3
+    assert table["prompt"].str.startswith("Solve the following math problem.\n### Problem\n").all()
+    assert table["prompt"].str.endswith("#### 42").all()
+    assert table["response"].str.contains("\n#### ").all()
+    train = set(paper.load_stage_table(paper.paper_config(params), "gsm8k")["prompt"])
+    questions = table["prompt"].str.split("\n").str[2]
+    assert train.isdisjoint(questions)
+
+
+def test_eval_sets_have_the_synthetic_schemas(params) -> None:
+    names = ("gsm8k", "instruct", "refusal", "tofu")
+    loaded = [nodes.load_stage_dataset(params, name) for name in names]
+    stages = [stage for stage, _ in loaded]
+    heldout = [held for _, held in loaded]
+    for (stage, held), name in zip(loaded, names, strict=True):
+        assert len(held) == 2, name
+        assert set(held["prompt"]).isdisjoint(stage["prompt"]), name
+    forget, paraphrase, facts, generic = nodes.make_paper_eval_sets(
+        params, *stages, *heldout, names=names, forget_name="refusal"
+    )
+    # the same columns as the synthetic default's evaluation sets
+    facts_syn = pd.DataFrame(synthetic.author_facts(2, 0))
+    refusals_syn = pd.DataFrame(synthetic.refusals(20, 2))
+    math_syn = pd.DataFrame(synthetic.math_problems(4, 4, 1)[1])
+    synthetic_sets = nodes.make_eval_sets(
+        facts_syn,
+        refusals_syn,
+        math_syn,
+        {"seed": 0, "n_forget_eval": 2, "n_facts_eval": 2, "n_generic_test": 6, "n_authors": 2},
+    )
+    for ours, theirs in zip((forget, paraphrase, facts, generic), synthetic_sets, strict=True):
+        assert list(ours.columns) == list(theirs.columns)
+    assert (forget["label"] == paper.PAPER_FORGET_LABEL).all()
+    assert forget["response"].str.startswith(REFUSAL_OPENING).all()
+    assert paraphrase["paraphrase"].to_list() == paper.PAPER_PARAPHRASES
+    assert len(generic) == 8 and len(facts) == 4
+
+
+def test_chat_tokenizer_gets_a_pad_token(params) -> None:
+    tokenizer = load_chat_tokenizer(params["hub"]["tokenizer"])
+    assert tokenizer.pad_token == "<|finetune_right_pad_id|>"
+    assert tokenizer.pad_token_id != tokenizer.eos_token_id
+    with pytest.raises(ConfigError, match="not in"):
+        load_chat_tokenizer(params["hub"]["tokenizer"], pad_token="<no_such_token>")
+
+
+def test_gated_model_tokenizer_is_one_line(monkeypatch) -> None:
+    from transformers import AutoTokenizer
+
+    def refuse(*args, **kwargs):
+        request = httpx2.Request("GET", "https://hub.invalid/meta-llama/Llama-3.2-1B-Instruct")
+        cause = GatedRepoError("gated", response=httpx2.Response(401, request=request))
+        raise OSError("You are trying to access a gated repo.") from cause
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", refuse)
+    with pytest.raises(HubAccessError, match="is gated") as info:
+        load_chat_tokenizer("meta-llama/Llama-3.2-1B-Instruct")
+    assert "\n" not in str(info.value)
