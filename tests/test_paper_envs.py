@@ -129,3 +129,20 @@ def test_kedro_run_paper_smoke(tmp_path: Path) -> None:
     assert scores["value"].notna().all()
     adapters = {p.name for p in (project / "data" / "06_models" / "adapters" / "s0").iterdir()}
     assert set(PAPER_PATHS) | {"ITM"} <= adapters
+
+
+def test_paper_pipelines_need_no_input_outside_the_run() -> None:
+    from path_unlearning.pipeline_registry import create_pipelines  # noqa: PLC0415
+
+    plan = ExperimentPlan.from_parameters(_parameters("paper"))
+    pipelines = create_pipelines(plan)
+    data_prep = {node.name for node in pipelines["data_prep"].nodes}
+    assert {f"load_{name}" for name in STAGE_TABLES} <= data_prep
+    assert {"load_math_eval", "make_eval_sets", "load_tokenizer"} <= data_prep
+    # every dataset the run reads is written by one of its nodes: only parameters (and
+    # the report's lineage, filled by a hook) are free inputs
+    free = {name for name in pipelines["__default__"].inputs() if not name.startswith("params:")}
+    assert free <= {"parameters", "report_lineage"}
+    outputs = pipelines["data_prep"].outputs()
+    assert {f"{name}_stage_data" for name in STAGE_TABLES} <= outputs
+    assert set(EVAL_COLUMNS) <= outputs
