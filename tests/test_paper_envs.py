@@ -143,6 +143,6 @@ def test_paper_pipelines_need_no_input_outside_the_run() -> None:
     # the report's lineage, filled by a hook) are free inputs
     free = {name for name in pipelines["__default__"].inputs() if not name.startswith("params:")}
     assert free <= {"parameters", "report_lineage"}
-    outputs = pipelines["data_prep"].outputs()
+    outputs = pipelines["data_prep"].all_outputs()
     assert {f"{name}_stage_data" for name in STAGE_TABLES} <= outputs
     assert set(EVAL_COLUMNS) <= outputs
