@@ -141,9 +141,10 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     hf_logging.disable_progress_bar()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-staged-"))
-    pretrain_cache, stage_cache = workdir / "pretrain_cache", workdir / "stage_cache"
+    # Cache folders live inside the project copy (outputs may not leave the project).
+    pretrain_cache, stage_cache = "data/06_models/pretrain_cache", "data/06_models/stage_cache"
     overrides = _merge(MICRO if args.micro else {},
-                       {"finetune": {"cache_dir": str(pretrain_cache)}})  # fmt: skip
+                       {"finetune": {"cache_dir": pretrain_cache}})  # fmt: skip
     project = make_project(workdir, overrides)
     os.chdir(project)
     bootstrap_project(project)
@@ -175,7 +176,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         # The timed part: every stage-training node, the training cache empty.
         start = time.perf_counter()
         with KedroSession.create(
-            project_path=project, runtime_params={"finetune": {"cache_dir": str(stage_cache)}}
+            project_path=project, runtime_params={"finetune": {"cache_dir": stage_cache}}
         ) as session:
             session.run(pipeline_names=["staged_finetune"], tags=["stage_training"])
         staged_seconds = time.perf_counter() - start - sum(t.overhead for t in trainings)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import split_string
+from kedro.io import DatasetError
 from kedro.utils import find_kedro_project
 from omegaconf import OmegaConf
 
@@ -62,6 +63,9 @@ class _RunCommand(click.Command):
             return super().invoke(ctx)
         except (ConfigError, RunError) as exc:
             raise click.ClickException(str(exc)) from None
+        except DatasetError as exc:
+            # Kedro prefixes the dataset's own message with a line naming the dataset.
+            raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 run = _RunCommand(

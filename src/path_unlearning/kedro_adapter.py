@@ -26,11 +26,17 @@ from kedro.framework import project
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines, settings
+from kedro.framework.startup import bootstrap_project
 from kedro.utils import find_kedro_project
 
 ENV_VAR = "KEDRO_ENV"
 RUNTIME_PARAMS_VAR = "PATH_UNLEARNING_RUNTIME_PARAMS"
 CONF_SOURCE_VAR = "PATH_UNLEARNING_CONF_SOURCE"
+
+
+def project_root() -> Path:
+    """The root of the Kedro project the process runs in (the working directory's)."""
+    return Path(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
 def run_parameters() -> dict[str, Any]:
@@ -39,10 +45,13 @@ def run_parameters() -> dict[str, Any]:
     Outside a session (a test or a tool calling ``register_pipelines()``) they
     are those of the environment named by ``KEDRO_ENV``, or the default one.
     """
+    if project.PACKAGE_NAME is None:
+        # Outside a session (a test or a tool): the project's settings still apply
+        # (its config loader arguments, e.g. the soft merge of environments).
+        bootstrap_project(project_root())
     conf_source = os.environ.get(CONF_SOURCE_VAR)
     if not conf_source:
-        root = find_kedro_project(Path.cwd()) or Path.cwd()
-        conf_source = str(Path(root) / settings.CONF_SOURCE)
+        conf_source = str(project_root() / settings.CONF_SOURCE)
     loader = settings.CONFIG_LOADER_CLASS(
         conf_source=conf_source,
         env=os.environ.get(ENV_VAR) or None,

@@ -39,6 +39,9 @@ class ExperimentPlan:
     data_source: str = "synthetic"  # data_prep.source: synthetic or hub (paper datasets)
     # (method, loss) pairs: a variant (unlearn.variants) names its registered loss
     method_losses: tuple[tuple[str, str], ...] = ()
+    # The depth experiment's own orders (``depth.paths``, validated against
+    # ``depth.stages`` and ``depth.forget_stage``); empty without a depth section.
+    depth_paths: tuple[str, ...] = ()
 
     @staticmethod
     def namespace(seed: int, name: str = "") -> str:
@@ -83,7 +86,18 @@ class ExperimentPlan:
         losses = tuple((m, resolve_method(unlearn, m)[0]) for m in methods)
         seeds = _seed_list(params.get("seeds", [0]))
         validate_sections(params, tuple(methods))
-        datasets = {letter: cfg["dataset"] for letter, cfg in stages.items()}
+        # Only the stages the paths train: an environment's `stages:` merges into
+        # conf/base's, so the base letters may be present without being used.
+        used = {letter for path in paths for letter in path}
+        datasets = {letter: cfg["dataset"] for letter, cfg in stages.items() if letter in used}
+        depth = params.get("depth") or {}
+        depth_paths = (
+            select_paths(
+                depth.get("paths") or [], depth.get("stages") or {}, depth.get("forget_stage")
+            )
+            if depth
+            else []
+        )
         return cls(
             datasets,
             forget_stage,
@@ -92,6 +106,7 @@ class ExperimentPlan:
             tuple(seeds),
             str((params.get("data_prep") or {}).get("source", "synthetic")),
             losses,
+            tuple(depth_paths),
         )
 
 

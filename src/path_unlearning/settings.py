@@ -1,10 +1,10 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
-from path_unlearning.hooks import LineageHook, MissingInputHook, TorchSettingsHook
+from path_unlearning.hooks import LineageHook, PreflightHook, TorchSettingsHook
 from path_unlearning.kedro_adapter import RunConfigurationHook
 
 # RunConfigurationHook first: the pipelines are built from what it hands over.
-HOOKS = (RunConfigurationHook(), MissingInputHook(), TorchSettingsHook(), LineageHook())
+HOOKS = (RunConfigurationHook(), PreflightHook(), TorchSettingsHook(), LineageHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

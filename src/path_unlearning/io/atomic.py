@@ -58,3 +58,14 @@ def atomic_write(
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def unreadable(path: Path, err: BaseException) -> str:
+    """One line for a saved version that cannot be read, with what to do about it."""
+    reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    version = path.parent.name
+    return (
+        f"{path} (version {version}) is unreadable ({type(err).__name__}: {reason}); "
+        f"delete the folder {path.parent} to fall back to the previous version, "
+        "or pin one with --load-versions"
+    )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pandas as pd
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
-from path_unlearning.io.atomic import atomic_write
+from path_unlearning.io.atomic import atomic_write, unreadable
 
 
 class _AtomicTableDataset(AbstractVersionedDataset[pd.DataFrame, pd.DataFrame]):
@@ -52,7 +52,10 @@ class _AtomicTableDataset(AbstractVersionedDataset[pd.DataFrame, pd.DataFrame]):
         path = Path(self._get_load_path().as_posix())
         if not path.is_file():
             raise DatasetError(f"no saved table at {path}")
-        return self._read(path, **self._load_args)
+        try:
+            return self._read(path, **self._load_args)
+        except (OSError, ValueError) as err:  # truncated or corrupt file
+            raise DatasetError(unreadable(path, err)) from None
 
     def save(self, data: pd.DataFrame) -> None:
         target = Path(self._get_save_path().as_posix())

@@ -9,7 +9,7 @@ from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from kedro.utils import load_obj
 from transformers import PreTrainedModel
 
-from path_unlearning.io.atomic import atomic_write
+from path_unlearning.io.atomic import atomic_write, unreadable
 
 # Model classes are asked for safetensors weights; a folder with only a pickled
 # checkpoint then fails to load instead of executing the pickle.
@@ -62,7 +62,10 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
         path = Path(self._get_load_path().as_posix())
         if not path.is_dir():
             raise DatasetError(f"no saved folder at {path}")
-        return self._load_class.from_pretrained(str(path), **self._load_args)
+        try:
+            return self._load_class.from_pretrained(str(path), **self._load_args)
+        except (OSError, ValueError, RuntimeError) as err:  # truncated weights, bad JSON
+            raise DatasetError(unreadable(path, err)) from None
 
     def save(self, data: Any) -> None:
         target = Path(self._get_save_path().as_posix())

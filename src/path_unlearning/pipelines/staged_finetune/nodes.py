@@ -7,12 +7,26 @@ from typing import Any
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from path_unlearning.kedro_adapter import project_root
 from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import load_base_model
 from path_unlearning.modeling.stages import pretrain_base_model, train_stage
 from path_unlearning.paths import prefix_seed
-from path_unlearning.sections import pretrain_config, stage_config
+from path_unlearning.sections import (
+    launch_settings,
+    pretrain_config,
+    project_folder,
+    stage_config,
+)
+
+
+def training_cache(finetune: dict[str, Any]) -> TrainingCache:
+    """The training cache of ``finetune.cache_dir``, a folder of the project (None: off)."""
+    folder = finetune.get("cache_dir")
+    if not folder:
+        return TrainingCache(None)
+    return TrainingCache(project_root() / project_folder(folder, "finetune.cache_dir"))
 
 
 def prepare_base_model(
@@ -31,7 +45,7 @@ def prepare_base_model(
         return loaded, pd.DataFrame(columns=["step", "loss", "lr", "tokens"])
     config = pretrain_config(pretrain, finetune["precision"], prefix_seed(seed, ""))
     return pretrain_base_model(
-        corpus, tokenizer, model["architecture"], config, TrainingCache(finetune.get("cache_dir"))
+        corpus, tokenizer, model["architecture"], config, training_cache(finetune)
     )
 
 
@@ -48,7 +62,10 @@ def train_prefix(
     """Train the last stage of ``prefix`` on top of its parent's adapter.
 
     The training seed is derived from the replica's seed and the prefix only, so
-    the prefix gives the same checkpoint whichever path it belongs to.
+    the prefix gives the same checkpoint whichever path it belongs to. With
+    ``finetune.num_processes > 1`` the stage trains in ``accelerate launch``
+    workers on files in a temporary folder (docs/distributed.md); this node
+    still returns the adapter and log, and the session saves them as usual.
     """
     config = stage_config(finetune, stage, prefix[-1], prefix_seed(seed, prefix))
     return train_stage(
@@ -59,5 +76,6 @@ def train_prefix(
         prefix,
         finetune["lora"],
         config,
-        TrainingCache(finetune.get("cache_dir")),
+        training_cache(finetune),
+        launch_settings(finetune, "finetune"),
     )
