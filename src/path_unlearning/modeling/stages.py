@@ -10,6 +10,8 @@ from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokeni
 
 from path_unlearning.data.chat import encode_records
 from path_unlearning.modeling.cache import TrainingCache
+from path_unlearning.modeling.distributed import LOSS_NORMALISATION
+from path_unlearning.modeling.launch import LaunchSettings, launch_training
 from path_unlearning.modeling.lora import AdapterCheckpoint, new_adapter
 from path_unlearning.modeling.model import (
     FINGERPRINT_KEY,
@@ -68,6 +70,7 @@ def train_stage(
     lora_params: dict[str, Any],
     train_config: TrainConfig,
     cache: TrainingCache,
+    launch: LaunchSettings | None = None,
 ) -> tuple[AdapterCheckpoint, pd.DataFrame]:
     """Train the last stage of ``prefix``, continuing the parent's LoRA adapter.
 
@@ -82,13 +85,24 @@ def train_stage(
         train_config: Optimiser settings; its seed must already be derived from
             the prefix.
         cache: Finished trainings to reuse.
+        launch: With more than one process, train data-parallel in ``accelerate
+            launch`` workers; its loss normalisation (tokens of the optimizer
+            step) joins the fingerprint, so cached one-process trainings with
+            ``grad_accum > 1`` (a mean of micro-batch means) are not reused.
 
     Returns:
         The adapter after the stage and the stage's training log.
     """
+    data_parallel = launch is not None and launch.data_parallel
     parent_key = parent.metadata["fingerprint"] if parent else model_fingerprint(base_model)
     key = fingerprint(
-        "stage", prefix, parent_key, records_fingerprint(stage_records), lora_params, train_config
+        "stage",
+        prefix,
+        parent_key,
+        records_fingerprint(stage_records),
+        lora_params,
+        train_config,
+        *([LOSS_NORMALISATION] if data_parallel else []),
     )
     cached = cache.load(key, AdapterCheckpoint.from_pretrained)
     if cached is not None:
@@ -96,20 +110,27 @@ def train_stage(
         return cached
     if parent is None:
         model = new_adapter(base_model, lora_params, train_config.seed)
-    else:
+    elif not data_parallel:  # the workers attach the parent themselves
         model = parent.attach(base_model)
     examples = encode_records(tokenizer, stage_records["prompt"], stage_records["response"])
-    log = train(model, examples, train_config, tokenizer.pad_token_id, f"stage {prefix}")
+    metadata = {
+        "fingerprint": key,
+        "prefix": prefix,
+        "parent": parent_key,
+        "seed": train_config.seed,
+        "train_config": vars(train_config),
+    }
+    if data_parallel:
+        start = parent if parent is not None else AdapterCheckpoint.from_model(model, {})
+        trained, log = launch_training(
+            base_model, start, examples, train_config, tokenizer.pad_token_id,
+            f"stage {prefix}", launch,
+        )  # fmt: skip
+        metadata["num_processes"] = launch.num_processes
+        checkpoint = AdapterCheckpoint(trained.config, trained.state, metadata)
+    else:
+        log = train(model, examples, train_config, tokenizer.pad_token_id, f"stage {prefix}")
+        checkpoint = AdapterCheckpoint.from_model(model, metadata)
     log.insert(0, "prefix", prefix)
-    checkpoint = AdapterCheckpoint.from_model(
-        model,
-        {
-            "fingerprint": key,
-            "prefix": prefix,
-            "parent": parent_key,
-            "seed": train_config.seed,
-            "train_config": vars(train_config),
-        },
-    )
     cache.store(key, checkpoint, log)
     return checkpoint, log

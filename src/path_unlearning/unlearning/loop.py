@@ -9,7 +9,7 @@ stops it cleanly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
 from path_unlearning.config import bounded
+from path_unlearning.modeling.distributed import DataParallel
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
@@ -106,6 +107,56 @@ def _retain_logp(
     return response_logprobs(model, {k: v.to(device) for k, v in batch.items()})[0]
 
 
+def _step_loss(
+    parallel: DataParallel,
+    model: torch.nn.Module,
+    loss_fn: Callable[[ForgetBatch], torch.Tensor],
+    idx: torch.Tensor,
+    forget_examples: list[dict[str, list[int]]],
+    ref_logp: torch.Tensor | None,
+    retain_examples: list[dict[str, list[int]]] | None,
+    retain_batches: Iterator[torch.Tensor] | None,
+    pad_id: int,
+) -> torch.Tensor:
+    """One step's loss on the forget batch ``idx``, backpropagated if finite.
+
+    Over several ranks, each scores its slice of the forget (and retain) batch,
+    every rank computes the whole batch's loss from the gathered log-probs, and
+    backpropagates its share (``DataParallel.backward_global``).
+
+    Returns:
+        The loss of the whole batch, as one process computes it.
+    """
+    device = parallel.accelerator.device
+    if parallel.world_size == 1:
+        batch = pad_batch([forget_examples[i] for i in idx], pad_id)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logp, n_tokens = response_logprobs(model, batch)
+        ref = ref_logp[idx].to(logp.device) if ref_logp is not None else None
+        retain_logp = _retain_logp(model, retain_examples, retain_batches, pad_id)
+        loss = loss_fn(ForgetBatch(logp, n_tokens, ref, retain_logp))
+        if torch.isfinite(loss):
+            parallel.accelerator.backward(loss)
+        return loss
+
+    def score(examples: list[dict[str, list[int]]], ids: list[int]) -> torch.Tensor:
+        mine, _ = parallel.local(ids)  # a placeholder slice is dropped when gathered
+        batch = pad_batch([examples[i] for i in mine], pad_id)
+        return response_logprobs(model, {k: v.to(device) for k, v in batch.items()})
+
+    ids = idx.tolist()
+    logp, n_tokens = score(forget_examples, ids)
+    n_all = parallel.gather(n_tokens, len(ids))
+    ref = ref_logp[idx].to(device) if ref_logp is not None else None
+    retain = None
+    if retain_batches is not None and retain_examples is not None:
+        retain_ids = next(retain_batches).tolist()
+        retain = (score(retain_examples, retain_ids)[0], len(retain_ids))
+    return parallel.backward_global(
+        lambda lp, rl: loss_fn(ForgetBatch(lp, n_all, ref, rl)), [(logp, len(ids)), retain]
+    )
+
+
 def _finite(row: dict[str, Any]) -> bool:
     return all(math.isfinite(v) for k, v in row.items() if k != "lr" and isinstance(v, float))
 
@@ -155,6 +206,10 @@ def unlearn(
     optimizer = make_optimizer(trainable, config)
     scheduler = make_scheduler(optimizer, config, config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
+    # Probes and checkpoints read the model, not its DDP wrapper (with one
+    # process they are the same object).
+    inner = accelerator.unwrap_model(model)
+    parallel = DataParallel(accelerator)
     batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)
     # Retain batches come from their own generator on the same seed, so GA and
     # GradDiff runs see the same forget batches in the same order.
@@ -164,35 +219,31 @@ def unlearn(
         else None
     )
 
-    start = _probe_row(model, probes)
+    start = _probe_row(inner, probes)
     rows = [{"step": 0, "loss": float("nan"), "lr": 0.0, **start}]
-    checkpoints = {0: AdapterCheckpoint.from_model(model, {"step": 0})}
+    checkpoints = {0: AdapterCheckpoint.from_model(inner, {"step": 0})}
     diverged = not _finite(start)
     for step in tqdm(range(1, config.steps + 1), desc=f"unlearn {config.method}", leave=False):
         if diverged:
             break
         idx = next(batches)
-        batch = pad_batch([forget_examples[i] for i in idx], pad_id)
-        batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-
         model.train()
-        logp, n_tokens = response_logprobs(model, batch)
-        ref = ref_logp[idx].to(logp.device) if ref_logp is not None else None
-        retain_logp = _retain_logp(model, retain_examples, retain_batches, pad_id)
-        loss = loss_fn(ForgetBatch(logp, n_tokens, ref, retain_logp))
+        loss = _step_loss(
+            parallel, model, loss_fn, idx, forget_examples, ref_logp,
+            retain_examples, retain_batches, pad_id,
+        )  # fmt: skip
         lr = scheduler.get_last_lr()[0]
         if torch.isfinite(loss):
-            accelerator.backward(loss)
             accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
         optimizer.zero_grad()
 
-        row = {"step": step, "loss": loss.item(), "lr": lr, **_probe_row(model, probes)}
+        row = {"step": step, "loss": loss.item(), "lr": lr, **_probe_row(inner, probes)}
         diverged = not _finite(row)
         rows.append(row)
         if step % config.checkpoint_every == 0 or step == config.steps or diverged:
-            checkpoints[step] = AdapterCheckpoint.from_model(model, {"step": step})
+            checkpoints[step] = AdapterCheckpoint.from_model(inner, {"step": step})
 
     trajectory = pd.DataFrame(rows)
     trajectory["diverged"] = False

@@ -12,7 +12,8 @@ from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
 from path_unlearning.paths import forget_position
 from path_unlearning.schemas import LL_COLUMNS, start
-from path_unlearning.sections import unlearn_config
+from path_unlearning.sections import launch_settings, unlearn_config
+from path_unlearning.unlearning.distributed import launch_unlearn, start_parts
 from path_unlearning.unlearning.loop import start_model, unlearn
 
 
@@ -48,13 +49,22 @@ def unlearn_path(
     probes = encode_probes(tokenizer, pairs, params["eval_batch_size"])
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
     continue_adapter = bool(params.get("continue_adapter", False))
-    model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
     retain = (
         encode_records(tokenizer, retain_records["prompt"], retain_records["response"])
         if retain_records is not None
         else None
     )
-    result = unlearn(model, forget, probes, config, tokenizer.pad_token_id, retain)
+    launch = launch_settings(params, "unlearn")
+    if launch.data_parallel:  # accelerate launch workers on a temporary folder
+        job_base, start_adapter = start_parts(
+            base_model, path_adapter, params["lora"], seed, continue_adapter
+        )
+        result = launch_unlearn(
+            job_base, start_adapter, forget, probes, config, tokenizer.pad_token_id, retain, launch
+        )
+    else:
+        model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
+        result = unlearn(model, forget, probes, config, tokenizer.pad_token_id, retain)
     trajectory = result.trajectory
     for column in LL_COLUMNS:
         trajectory[start(column)] = trajectory[column].iloc[0]
