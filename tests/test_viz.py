@@ -2,8 +2,8 @@
 
 The copy of the project first runs the report pipeline on synthetic saved inputs,
 so the previews of the report's tables and figures exist. The test checks the
-stage-training node of every prefix of the trie (``BCA.train``), the namespace
-box of every path, and every output of the report pipeline, and saves
+stage-training node of every prefix of the trie (``s0.BCA.train``), the namespace
+box of every seed and of every path inside it, and every output of the report pipeline, and saves
 screenshots under the test's ``tmp_path``. Skipped without ``/usr/bin/chromium``
 or the ``playwright`` package; no browser is downloaded (playwright only drives
 the Debian Chromium) and every request that is not to 127.0.0.1 is aborted.
@@ -106,7 +106,9 @@ def test_static_site_lists_every_prefix_training(site: dict) -> None:
     data = json.loads((site["build"] / "api" / "main").read_text())
     tasks = {n["full_name"] for n in data["nodes"] if n["type"] == "task"}
     plan = site["plan"]
-    assert {f"{prefix}.train" for prefix in plan.prefixes} <= tasks
+    expected = {f"{plan.namespace(seed, prefix)}.train" for seed in plan.seeds
+                for prefix in plan.prefixes}  # fmt: skip
+    assert expected <= tasks
     report = json.loads((site["build"] / "api" / "pipelines" / "report").read_text())
     names = {n["name"] for n in report["nodes"]}
     assert create_pipeline(plan=plan).all_outputs() <= names
@@ -115,10 +117,17 @@ def test_static_site_lists_every_prefix_training(site: dict) -> None:
 def test_default_pipeline_shows_every_path(page, url: str, site: dict, tmp_path: Path) -> None:
     shown = set(_open(page, url))
     plan = site["plan"]
-    assert set(plan.prefixes) <= shown  # one namespace box per prefix of the trie
+    assert {plan.namespace(seed) for seed in plan.seeds} <= shown  # one box per seed
     page.screenshot(path=str(tmp_path / "default.png"))
+    # expand the first seed: one namespace box per prefix of its trie
+    page.get_by_role("button", name=plan.namespace(plan.seeds[0]), exact=True).first.click()
+    page.wait_for_timeout(1500)
+    shown = {t.strip() for t in page.eval_on_selector_all(
+        ".pipeline-node", "els => els.map(e => e.textContent)")}  # fmt: skip
+    first = plan.seeds[0]
+    assert {plan.namespace(first, prefix) for prefix in plan.prefixes} <= shown
     # expand one path: its stage-training node is drawn inside the box
-    page.get_by_role("button", name=f"{plan.paths[0]}", exact=True).first.click()
+    page.get_by_role("button", name=plan.namespace(first, plan.paths[0]), exact=True).first.click()
     page.wait_for_timeout(1500)
     texts = page.eval_on_selector_all(".pipeline-node", "els => els.map(e => e.textContent)")
     assert "train" in {t.strip() for t in texts}

@@ -10,12 +10,15 @@ another dataset class) and offer ``preview`` for kedro-viz.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NewType
 
 import pandas as pd
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
 from path_unlearning.io.atomic import atomic_write, unreadable
+
+# kedro-viz picks a preview renderer by the name of ``preview``'s return type.
+TablePreview = NewType("TablePreview", dict)
 
 
 class _AtomicTableDataset(AbstractVersionedDataset[pd.DataFrame, pd.DataFrame]):
@@ -61,9 +64,9 @@ class _AtomicTableDataset(AbstractVersionedDataset[pd.DataFrame, pd.DataFrame]):
         target = Path(self._get_save_path().as_posix())
         atomic_write(target, lambda tmp: self._write(data, tmp))
 
-    def preview(self, nrows: int = 40) -> dict[str, Any]:
+    def preview(self, nrows: int = 40) -> TablePreview:
         """The first ``nrows`` rows in pandas' ``split`` layout, for kedro-viz."""
-        return self.load().head(nrows).to_dict(orient="split")
+        return TablePreview(self.load().head(nrows).to_dict(orient="split"))
 
     def _exists(self) -> bool:
         try:
