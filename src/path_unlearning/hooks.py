@@ -6,15 +6,17 @@ import logging
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
-from kedro.io import AbstractVersionedDataset
+from kedro.io import AbstractVersionedDataset, DatasetError, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 
+from path_unlearning import run_index
 from path_unlearning.errors import ConfigError
 from path_unlearning.io.atomic import PARTIAL_SUFFIX
 from path_unlearning.kedro_adapter import project_root
@@ -83,7 +85,8 @@ def remove_orphans(data: Path) -> list[Path]:
 
 
 class PreflightHook:
-    """Checks before any compute: inputs exist, pinned versions exist, data/ is writable.
+    """Checks before any compute: inputs exist, pinned versions exist, data/ is writable,
+    and the outputs of each producing node the run reads come from one run.
 
     Every failure is a one-line ``ConfigError`` naming the fix. It also removes
     the orphans of killed saves, and names the report file when a run wrote one.
@@ -102,18 +105,18 @@ class PreflightHook:
         if not os.access(data, os.W_OK | os.X_OK):
             raise ConfigError(f"{data} is not writable: outputs go there; fix its permissions")
         remove_orphans(data)
-        self._check_pinned_versions(run_params.get("load_versions") or {}, pipeline, catalog)
-        missing = {n for n in pipeline.inputs() if _is_data(n) and not catalog.exists(n)}
-        if not missing:
-            return
-        chain = producing_pipelines(missing, catalog.exists) or ["data_prep"]
+        pins = run_params.get("load_versions") or {}
+        self._check_pinned_versions(pins, pipeline, catalog)
         runtime = run_params.get("runtime_params") or {}
-        selector = f" --params=path:{runtime['path']}" if runtime.get("path") else ""
-        names = sorted(missing)
-        raise ConfigError(
-            f"missing input(s) {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}: "
-            f"create them with `kedro run --pipelines={','.join(chain)}{selector}`"
-        )
+        missing = {n for n in pipeline.inputs() if _is_data(n) and not catalog.exists(n)}
+        if missing:
+            chain = producing_pipelines(missing, catalog.exists) or ["data_prep"]
+            names = sorted(missing)
+            raise ConfigError(
+                f"missing input(s) {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}: "
+                f"create them with `kedro run --pipelines={','.join(chain)}{_selector(runtime)}`"
+            )
+        check_same_run(pipeline, catalog, pins, runtime)
 
     @staticmethod
     def _check_pinned_versions(pins: dict[str, str], pipeline: Pipeline, catalog: Any) -> None:
@@ -133,12 +136,203 @@ class PreflightHook:
                     f"{', '.join(versions[-5:]) or 'none'}"
                 )
 
-    @hook_impl
+    @hook_impl(trylast=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
         """End the run's log with where the report is."""
         if "report_html" in pipeline.all_outputs():
             filepath = getattr(catalog.get("report_html"), "filepath", None)
             logger.info("report: %s", filepath or "data/08_reporting/report.html")
+
+
+def _selector(runtime: dict[str, Any]) -> str:
+    """The ``--params`` that select paths and methods, to repeat in a suggested command."""
+    items = [f"{key}:{runtime[key]}" for key in ("path", "method") if runtime.get(key)]
+    return f" --params={','.join(items)}" if items else ""
+
+
+def _load_version(catalog: Any, name: str) -> str | None:
+    """The version a run would load of a versioned dataset; ``"none"`` if it has none.
+
+    Returns None for a dataset that is not versioned (it has no producing run).
+    """
+    dataset = catalog.get(name)
+    if not isinstance(dataset, AbstractVersionedDataset):
+        return None
+    try:
+        return dataset.resolve_load_version() or None
+    except DatasetError:  # no version saved at all
+        return "none"
+
+
+def _producers() -> dict[str, Node]:
+    """Dataset name -> the node that writes it, over every registered pipeline.
+
+    ``__default__`` leaves out separate experiments (``depth``), so all
+    registered pipelines are searched.
+    """
+    found: dict[str, Node] = {}
+    for name in pipelines:
+        for node in pipelines[name].nodes:
+            for output in node.outputs:
+                found.setdefault(output, node)
+    return found
+
+
+def check_same_run(
+    pipeline: Pipeline, catalog: Any, pins: dict[str, str], runtime: dict[str, Any]
+) -> None:
+    """Refuse to load outputs of one node that come from different runs.
+
+    Kedro saves a node's outputs one by one, so a run killed between two saves
+    leaves, e.g., a new ``s0.BCA.ga.trajectory`` beside the old
+    ``s0.BCA.ga.unlearned``. Every version is its producing run's session id, so
+    all versioned outputs of a node must resolve to the same version. Outputs the
+    user pinned with ``--load-versions`` are the user's choice and not checked.
+
+    Raises:
+        ConfigError: One line naming the datasets, their versions, the producing
+            node and the fix.
+    """
+    producers = _producers()
+    loaded = sorted(n for n in pipeline.inputs() if _is_data(n))
+    seen: set[str] = set()
+    for name in loaded:
+        node = producers.get(name)
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if any(output in pins for output in node.outputs):
+            continue
+        versions = {o: v for o in node.outputs if (v := _load_version(catalog, o)) is not None}
+        if len(set(versions.values())) < 2:
+            continue
+        used = [o for o in node.outputs if o in loaded]
+        described = ", ".join(f"{o} {v}" for o, v in versions.items())
+        known = sorted(v for v in versions.values() if v != "none")
+        chain = producing_pipelines(set(used), lambda _: True) or ["__default__"]
+        # Repeat the interrupted run's own selector (path, method) when it is indexed.
+        runs = run_index.by_run(run_index.read_index(project_root() / run_index.RUN_INDEX))
+        selector = _selector(dict((runs.get(known[-1]) or {}).get("runtime_params") or runtime))
+        pin = ",".join(f"{o}:{known[0]}" for o in used)
+        raise ConfigError(
+            f"outputs of node {node.name} come from different runs ({described}): "
+            f"a run was interrupted between its saves; rerun "
+            f"`kedro run --pipelines={','.join(chain)}{selector}` "
+            f"or pin one run with --load-versions={pin}"
+        )
+
+
+def _runner_name(runner: Any) -> str:
+    """``SequentialRunner`` for Kedro's default (None) and for a runner's repr."""
+    text = str(runner)
+    if text in ("None", ""):
+        return "SequentialRunner"
+    return re.sub(r"^<(?:[\w]+\.)*(\w+) object at .*>$", r"\1", text)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}"[:500]
+
+
+def written_datasets(
+    pipeline: Pipeline, catalog: Any, run_id: str, completed: bool
+) -> dict[str, str | None]:
+    """The outputs a run wrote, with their version (None for an unversioned file).
+
+    A versioned output was written when its newest version is the run's. An
+    unversioned file is counted only for a completed run (whether a failed run
+    reached it cannot be told); memory datasets are never counted.
+    """
+    written: dict[str, str | None] = {}
+    for name in sorted(pipeline.all_outputs()):
+        dataset = catalog.get(name)
+        if isinstance(dataset, AbstractVersionedDataset):
+            dataset.release()  # drop a version cached before the run saved
+            try:
+                if dataset.resolve_load_version() == run_id:
+                    written[name] = run_id
+            except DatasetError:
+                continue
+        elif completed and dataset is not None and not isinstance(dataset, MemoryDataset):
+            if "Memory" not in type(dataset).__name__:  # e.g. SharedMemoryDataset
+                written[name] = None
+    return written
+
+
+class RunIndexHook:
+    """Appends one record per run to ``data/09_runs/run_index.jsonl`` (``run_index.py``).
+
+    A completed run is always recorded; a failed run when it wrote at least one
+    dataset (its versions then need explaining). A run that stopped before
+    writing anything leaves ``data/`` as it was.
+    """
+
+    def __init__(self) -> None:
+        # run id -> what after_catalog_created knew; popped when the run ends
+        self._runs: dict[str, dict[str, Any]] = {}
+
+    @hook_impl
+    def after_catalog_created(self, parameters: dict[str, Any], save_version: str) -> None:
+        """Remember the run's resolved parameters and start time."""
+        # Kedro passes the catalog's feed: "parameters" holds the resolved tree.
+        resolved = (parameters or {}).get("parameters", parameters or {})
+        self._runs[save_version] = {"started": _now(), "parameters": dict(resolved)}
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        """Record a completed run."""
+        self._record(run_params, pipeline, catalog, None)
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, run_params: dict[str, Any], pipeline: Pipeline, catalog
+    ) -> None:
+        """Record a failed run that wrote something."""
+        try:
+            self._record(run_params, pipeline, catalog, error)
+        except Exception:  # noqa: BLE001 - never hide the run's own error
+            logger.warning("could not record the failed run in the run index", exc_info=True)
+
+    def _record(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any, error: Exception | None
+    ) -> None:
+        run_id = str(run_params["run_id"])
+        state = self._runs.pop(run_id, None) or {"started": None, "parameters": {}}
+        written = written_datasets(pipeline, catalog, run_id, completed=error is None)
+        if error is not None and not written:
+            return
+        root = Path(run_params.get("project_path") or project_root())
+        parameters = run_index.flatten(state["parameters"])
+
+        def build(previous: list[dict[str, Any]]) -> dict[str, Any]:
+            before = previous[-1].get("parameters") if previous else None
+            return {
+                "run_id": run_id,
+                "status": "failed" if error is not None else "completed",
+                "error": _one_line(error) if error is not None else None,
+                "started": state["started"],
+                "ended": _now(),
+                "git_commit": run_index.git_commit(root),
+                "env": run_params.get("env"),
+                "pipelines": run_params.get("pipeline_names") or ["__default__"],
+                "runtime_params": run_params.get("runtime_params") or {},
+                "load_versions": run_params.get("load_versions") or {},
+                "runner": _runner_name(run_params.get("runner")),
+                "kedro_version": run_params.get("kedro_version"),
+                "parameter_fingerprint": run_index.parameter_fingerprint(state["parameters"]),
+                "parameters_changed": run_index.parameter_changes(before, parameters),
+                "datasets": written,
+                "parameters": parameters,
+            }
+
+        path = root / run_index.RUN_INDEX
+        run_index.append_record(path, build)
+        logger.info("run index: %s (run %s)", path, run_id)
 
 
 # Lineage: the versions of the report's input tables. A node cannot see the
@@ -186,4 +380,12 @@ class LineageHook:
             return None
         names = [n for n in node.inputs if n != LINEAGE_INPUT and not n.startswith("params:")]
         datasets = {name: dataset_lineage(catalog, name) for name in names}
+        # The producing run of each version, and its parameters' fingerprint; a
+        # version this run wrote is not in the index until the run ends.
+        runs = run_index.by_run(run_index.read_index(project_root() / run_index.RUN_INDEX))
+        if "parameters" in catalog:
+            current = run_index.parameter_fingerprint(catalog.load("parameters"))
+            runs = {**runs, run_id: {"run_id": run_id, "parameter_fingerprint": current}}
+        for info in datasets.values():
+            info.update(run_index.producing_run(info["version"], runs))
         return {LINEAGE_INPUT: {"run_id": run_id, "datasets": datasets}}

@@ -1,10 +1,17 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
-from path_unlearning.hooks import LineageHook, PreflightHook, TorchSettingsHook
+from path_unlearning.hooks import LineageHook, PreflightHook, RunIndexHook, TorchSettingsHook
 from path_unlearning.kedro_adapter import RunConfigurationHook
 
 # RunConfigurationHook first: the pipelines are built from what it hands over.
-HOOKS = (RunConfigurationHook(), PreflightHook(), TorchSettingsHook(), LineageHook())
+# RunIndexHook records every run in data/09_runs/run_index.jsonl.
+HOOKS = (
+    RunConfigurationHook(),
+    PreflightHook(),
+    TorchSettingsHook(),
+    LineageHook(),
+    RunIndexHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
