@@ -9,14 +9,15 @@ path, an unknown method) into a one-line message and exit code 1.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from kedro.framework.cli.project import run as kedro_run
-from kedro.framework.cli.utils import split_string
+from kedro.framework.cli.utils import KedroCliError, split_string
 from kedro.io import DatasetError
-from kedro.utils import find_kedro_project
+from kedro.utils import find_kedro_project, load_obj
 from omegaconf import OmegaConf
 
 from path_unlearning.errors import ConfigError, RunError
@@ -56,10 +57,54 @@ def check_env(env: str | None, conf_source: str | None) -> None:
         raise ConfigError(f"unknown environment {env!r}: choose one of {', '.join(known)}")
 
 
+def check_pipelines(names: list[str]) -> None:
+    """Raise ``ConfigError`` unless every name is a registered pipeline (or ``__default__``)."""
+    from path_unlearning.pipeline_registry import MODULES  # noqa: PLC0415 - imports torch
+
+    known = ["__default__", *sorted(MODULES)]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"unknown pipeline {unknown[0]!r}: choose one of {', '.join(known)}")
+
+
+def check_runner(runner: str | None) -> None:
+    """Raise ``ConfigError`` unless ``--runner`` names a class Kedro can import."""
+    if not runner:
+        return
+    try:
+        load_obj(runner, "kedro.runner")
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigError(
+            f"unknown runner {runner!r}: use SequentialRunner, ParallelRunner, ThreadRunner "
+            "or a class path such as path_unlearning.runner.WorkerPoolRunner"
+        ) from None
+
+
+def usage_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Kedro's option parser with its ``KedroCliError`` shown as a one-line usage error.
+
+    A ``KedroCliError`` ends its output with a "Run with --verbose" hint, so the
+    error would not be the last line.
+    """
+
+    def parse(ctx: click.Context, param: Any, value: Any) -> Any:
+        try:
+            return callback(ctx, param, value)
+        except KedroCliError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+
+    return parse
+
+
 class _RunCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             check_env(ctx.params.get("env"), ctx.params.get("conf_source"))
+            names = list(ctx.params.get("pipelines") or [])
+            if ctx.params.get("pipeline"):
+                names.append(ctx.params["pipeline"])
+            check_pipelines(names)
+            check_runner(ctx.params.get("runner"))
             return super().invoke(ctx)
         except (ConfigError, RunError) as exc:
             raise click.ClickException(str(exc)) from None
@@ -78,6 +123,8 @@ for option in run.params:
     if option.name == "params":
         option.callback = split_params
         option.help = "Extra parameters, key:value or key=value, comma separated."
+    elif option.name == "load_versions" and option.callback is not None:
+        option.callback = usage_errors(option.callback)
 
 
 @click.group(name="path_unlearning")

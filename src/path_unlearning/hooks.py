@@ -18,6 +18,7 @@ from kedro.pipeline import Node, Pipeline
 
 from path_unlearning import run_index
 from path_unlearning.errors import ConfigError
+from path_unlearning.io import AtomicParquetDataset
 from path_unlearning.io.atomic import PARTIAL_SUFFIX
 from path_unlearning.kedro_adapter import project_root
 from path_unlearning.modeling.model import configure_torch_for_cpu
@@ -117,6 +118,7 @@ class PreflightHook:
                 f"create them with `kedro run --pipelines={','.join(chain)}{_selector(runtime)}`"
             )
         check_same_run(pipeline, catalog, pins, runtime)
+        check_not_empty(pipeline, catalog)
 
     @staticmethod
     def _check_pinned_versions(pins: dict[str, str], pipeline: Pipeline, catalog: Any) -> None:
@@ -228,6 +230,28 @@ def _runner_name(runner: Any) -> str:
     if text in ("None", ""):
         return "SequentialRunner"
     return re.sub(r"^<(?:[\w]+\.)*(\w+) object at .*>$", r"\1", text)
+
+
+def check_not_empty(pipeline: Pipeline, catalog: Any) -> None:
+    """Refuse data tables without rows (stage data, evaluation sets) before any compute.
+
+    A table without rows would otherwise fail deep inside training or scoring
+    (``torch.cat`` of nothing), after earlier nodes have saved. Only
+    ``data_prep``'s tables are checked (they are small); later tables may
+    legitimately be empty (no pair of paths to compare).
+
+    Raises:
+        ConfigError: One line naming the table and the fix.
+    """
+    if "data_prep" not in pipelines:
+        return
+    made = pipelines["data_prep"].all_outputs()
+    for name in sorted(n for n in pipeline.inputs() if n in made):
+        if isinstance(catalog.get(name), AtomicParquetDataset) and catalog.load(name).empty:
+            raise ConfigError(
+                f"{name} has no rows: rerun `kedro run --pipelines=data_prep` (every "
+                "data_prep size must be >= 1) or pin a version with rows with --load-versions"
+            )
 
 
 def _now() -> str:
