@@ -6,7 +6,9 @@ from kedro.pipeline import Pipeline
 
 from path_unlearning.kedro_adapter import run_parameters
 from path_unlearning.pipelines import (
+    compare,
     data_prep,
+    depth,
     evaluate,
     report,
     staged_finetune,
@@ -23,13 +25,20 @@ MODULES = {
     "evaluate": evaluate,
     "report": report,
     "theory": theory,
+    "depth": depth,
+    "compare": compare,
 }
+# Run only when asked for (`kedro run --pipelines=depth`): a separate experiment.
+# `kedro run --pipelines=compare --params=runs:<id1>+<id2>` compares two earlier runs.
+NOT_IN_DEFAULT = ("depth", "compare")
 
 
 def create_pipelines(plan: ExperimentPlan) -> dict[str, Pipeline]:
     """Every pipeline of the project for one experiment plan, and ``__default__``."""
     built = {name: module.create_pipeline(plan=plan) for name, module in MODULES.items()}
-    built["__default__"] = sum(built.values(), Pipeline([]))
+    built["__default__"] = sum(
+        (p for name, p in built.items() if name not in NOT_IN_DEFAULT), Pipeline([])
+    )
     return built
 
 

@@ -364,18 +364,108 @@ def starting_control(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(sc.STARTING_CONTROL.names))
 
 
+CONTRAST_METRICS = (sc.FORGET_SCORE_LABEL, sc.after(sc.RE_DISTANCE))
+CONTRAST_COLUMNS = [sc.METHOD, sc.METRIC, "n_paths", "n_seeds", "mean", "path_std",
+                    "path_range", "seed_std", "ratio"]  # fmt: skip
+
+
+def method_contrast(
+    scores: pd.DataFrame,
+    methods: Sequence[str] = ("ga", "gradiff"),
+    metrics: Sequence[str] = CONTRAST_METRICS,
+) -> pd.DataFrame:
+    """Spread across paths of each metric, per method, with the seed spread beside it.
+
+    GA against GradDiff: does a retain term (a non-local method) shrink the
+    spread of the forget score and of the RE distance to the retrain reference
+    across paths? ``path_std`` is the std across paths of the seed means,
+    ``path_range`` their max - min, ``seed_std`` the pooled within-path std.
+
+    Returns:
+        :data:`CONTRAST_COLUMNS`, one row per present method x metric (empty
+        when none of ``methods`` was run).
+    """
+    require_columns(scores, sc.EVALUATION_SCORES.names, "evaluation_scores")
+    rows = []
+    for method in methods:
+        for metric in metrics:
+            part = scores[(scores[sc.METHOD] == method) & (scores[sc.METRIC] == metric)]
+            if part.empty:
+                continue
+            grid = part.pivot_table(index=sc.PATH, columns=sc.SEED, values=sc.VALUE, aggfunc="mean")
+            values = grid.to_numpy(float)
+            path_std, seed_std = _spread(values)
+            means = np.nanmean(values, axis=1)
+            rows.append({
+                sc.METHOD: method, sc.METRIC: metric, "n_paths": values.shape[0],
+                "n_seeds": values.shape[1], "mean": float(np.nanmean(means)),
+                "path_std": path_std, "path_range": float(np.ptp(means)),
+                "seed_std": seed_std, "ratio": _ratio(path_std, seed_std),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+
+
+SETTING_COLUMNS = ["setting", "recency_holds", "recency_n_holds", "recency_n_cells",
+                   "recency_p_value", "divergence_grows", "divergence_slope", "divergence_r2"]  # fmt: skip
+
+
+def setting_verdicts(
+    cells: pd.DataFrame, fits: pd.DataFrame, min_r2: float = 0.8, measure: str = FORGET_SCORE
+) -> pd.DataFrame:
+    """Recency and divergence per method, i.e. per setting when methods are variants.
+
+    Recency holds for a setting when the strict test holds in every seed cell
+    that tells (``recency_p_value``: chance of at least that many cells);
+    divergence grows when the log-linear fit of the RE distance between paths
+    has slope > 0 and r2 >= ``min_r2`` (the rules of the headline verdicts).
+
+    Args:
+        cells: ``report_recency_cells``.
+        fits: ``divergence_fits``.
+        min_r2: The fit quality the divergence verdict asks for.
+        measure: The recency measure (default: the forget score).
+
+    Returns:
+        :data:`SETTING_COLUMNS`, one row per method in order of appearance.
+    """
+    counts = recency_counts(cells[cells["measure"] == measure])
+    counts = counts[counts["scope"] != "all"].set_index("scope")
+    fit = fits.drop_duplicates(sc.METHOD).set_index(sc.METHOD)
+    rows = []
+    for method in dict.fromkeys([*counts.index, *fit.index]):
+        n = int(counts["n_cells"].get(method, 0))
+        k = int(counts["n_holds"].get(method, 0))
+        slope = float(fit[sc.SLOPE].get(method, math.nan))
+        r2 = float(fit[sc.R2].get(method, math.nan))
+        rows.append({
+            "setting": method, "recency_holds": (k == n) if n else None, "recency_n_holds": k,
+            "recency_n_cells": n, "recency_p_value": float(counts["p_value"].get(method, math.nan)),
+            "divergence_grows": (slope > 0 and r2 >= min_r2) if math.isfinite(slope) else None,
+            "divergence_slope": slope, "divergence_r2": r2,
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=SETTING_COLUMNS)
+    for column in ("recency_holds", "divergence_grows"):
+        out[column] = out[column].astype("boolean")
+    return out
+
+
 __all__ = [
+    "CONTRAST_COLUMNS",
+    "CONTRAST_METRICS",
     "FORGET_SCORE",
+    "SETTING_COLUMNS",
     "FORGET_SOURCES",
     "count_tail",
     "drop_measure",
     "forget_runs",
     "ll_drops",
+    "method_contrast",
     "ols",
     "path_dependence",
     "position_effect",
     "position_permutation_test",
     "recency_counts",
+    "setting_verdicts",
     "starting_control",
     "strict_chance",
     "strict_recency",

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from path_unlearning import schemas as sc
 from path_unlearning.report import figures, tables
+from path_unlearning.report import statistics as st
 from path_unlearning.report.document import (
     ReportContent,
     ReportFigure,
@@ -19,6 +20,7 @@ from path_unlearning.report.document import (
     select_parameters,
 )
 from path_unlearning.report.verdicts import VerdictSettings, compute_verdicts
+from path_unlearning.run_index import add_producing_runs
 
 EVALUATE_TABLES = ("evaluation_scores", "path_divergence", "divergence_fits")
 TABLE1_BLOCKS = {
@@ -57,7 +59,7 @@ def gather_inputs(
     """
     trajectories = [t for name, t in inputs.items() if name not in EVALUATE_TABLES]
     rows = {name: len(frame) for name, frame in inputs.items()}
-    versions = input_versions(list(inputs), lineage, rows)
+    versions = add_producing_runs(input_versions(list(inputs), lineage, rows), lineage)
     return tables.concat_trajectories(trajectories), versions
 
 
@@ -142,6 +144,24 @@ def make_verdicts(
     )
 
 
+def make_setting_tables(
+    evaluation_scores: pd.DataFrame,
+    divergence_fits: pd.DataFrame,
+    recency_cells: pd.DataFrame,
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """GA vs GradDiff spread across paths, and recency/divergence per method (setting).
+
+    With ``--env=ablation`` every method is an unlearning variant (a learning rate
+    or a schedule), so the second table has one row per setting.
+    """
+    min_r2 = float((params.get("verdicts") or {}).get("min_r2", 0.8))
+    return (
+        st.method_contrast(evaluation_scores),
+        st.setting_verdicts(recency_cells, divergence_fits, min_r2),
+    )
+
+
 def write_report(
     *,
     table1: pd.DataFrame,
@@ -158,6 +178,8 @@ def write_report(
     divergence: bytes,
     parameters: dict[str, Any],
     params: dict[str, Any],
+    contrast: pd.DataFrame | None = None,
+    settings: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """The report as HTML and Markdown, with the run's parameters and input versions."""
     sections = params.get("parameter_sections") or list(parameters)
@@ -185,6 +207,16 @@ def write_report(
             "Position effect: permutation test": position,
             "Path dependence: spread across paths vs across seeds": dependence,
             "Starting-point control: forget ~ position + start": control,
+            **(
+                {"GA vs GradDiff: spread across paths and across seeds": contrast}
+                if contrast is not None and len(contrast)
+                else {}
+            ),
+            **(
+                {"Recency and divergence per setting (method or variant)": settings}
+                if settings is not None and len(settings)
+                else {}
+            ),
         },
         input_versions=versions,
         parameters=select_parameters(parameters, sections),
