@@ -58,9 +58,10 @@ def run_session(root: Path, pipelines: list[str] | None = None, **params: Any) -
     for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
     bootstrap_project(root)
-    with contextlib.chdir(root), KedroSession.create(
-        project_path=root, runtime_params=params or None
-    ) as session:
+    with (
+        contextlib.chdir(root),
+        KedroSession.create(project_path=root, runtime_params=params or None) as session,
+    ):
         session.run(pipeline_names=pipelines)
         return session.session_id
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,4 +276,4 @@ def test_doc_lists_every_case() -> None:
 
 if __name__ == "__main__":
     DOC.write_text(render_doc())
-    print(f"wrote {DOC} ({len(CASES)} cases)")
+    sys.stdout.write(f"wrote {DOC} ({len(CASES)} cases)\n")
