@@ -91,10 +91,12 @@ def snapshot(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(data.rglob("*"))}
 
 
-def kedro(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def kedro(
+    root: Path, *args: str, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``kedro <args>`` in a subprocess, in ``root``, exactly as a user types it."""
     executable = Path(sys.executable).with_name("kedro")
     return subprocess.run(
         [str(executable), *args], cwd=root, capture_output=True, text=True, timeout=timeout,
-        check=False, env={**os.environ, **QUIET_ENV},
+        check=False, env={**os.environ, **QUIET_ENV, **(env or {})},
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from path_unlearning import run_index as ri
 from path_unlearning.errors import ConfigError
 from tests.conftest import PROJECT_ROOT
-from tests.saved_state import copy_saved, run_session
+from tests.saved_state import copy_saved, kedro, micro_root, run_session
 
 
 def test_flatten_and_changes() -> None:
@@ -121,3 +122,21 @@ def test_runs_are_indexed_and_the_report_names_producing_runs(
     assert "report_table1_csv" in failed["datasets"] and "report_html" not in failed["datasets"]
     lines = index.read_text().splitlines()
     assert len(lines) == 3 and all(json.loads(line)["run_id"] for line in lines)
+
+
+WARNING_LINE = re.compile(r"\w*Warning\b|^\s*(\[[^\]]*\]\s*)?WARNING\s")
+
+
+@pytest.mark.slow
+def test_default_kedro_run_prints_no_warnings_and_ends_with_the_report(tmp_path):
+    """Two default ``kedro run``s (the second reuses the training cache): clean logs."""
+    root = micro_root(tmp_path / "project")
+    for attempt in ("first", "second"):
+        done = kedro(root, "run", env={"COLUMNS": "200"})
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-3000:]
+        warned = [line for line in output.splitlines() if WARNING_LINE.search(line)]
+        assert not warned, f"{attempt} run: {warned}"
+        last = [line for line in done.stdout.splitlines() if line.strip()][-1]
+        assert "report: data/08_reporting/report.html" in last, last
+    assert [r["status"] for r in ri.read_index(root / ri.RUN_INDEX)] == ["completed"] * 2

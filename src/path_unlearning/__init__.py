@@ -20,3 +20,19 @@ warnings.filterwarnings(
     message="`is_gradient_checkpointing` is deprecated",
     category=FutureWarning,
 )
+# - peft notes that an adapter's `base_model_name_or_path` differs from the model it
+#   is attached to. An adapter from the training cache names the base model's version
+#   folder of the run that trained it; a later run loads the same base model (same
+#   fingerprint, or the cache would have missed) from its own version folder. Only a
+#   rename between two versions of one versioned dataset is ignored: any other
+#   mismatch (another model) still shows.
+_VERSION = r"\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d\.\d{3}Z"
+warnings.filterwarnings(
+    "ignore",
+    message=(
+        r"The PEFT config's `base_model_name_or_path` was renamed from "
+        rf"'(?P<folder>.+)/{_VERSION}/(?P<name>[^/']+)' to '(?P=folder)/{_VERSION}/(?P=name)'"
+    ),
+    category=UserWarning,
+    module="peft.mapping_func",
+)
