@@ -84,3 +84,15 @@ def test_kedro_run_compare(tmp_path, tmp_path_factory) -> None:
     assert runs["run_id"].tolist() == [first, second]
     # the aliases name the last two runs with a report
     run_session(root, ["compare"], runs="previous;latest")
+
+
+@pytest.mark.parametrize("value", ["runs:r1+r2", "runs:r1;r2", "runs=r1+r2"])
+def test_run_ids_survive_the_params_parser(value) -> None:
+    """``--params`` splits on commas only, so ``+`` and ``;`` reach the node."""
+    import click
+
+    from path_unlearning.cli import run, split_params
+
+    option = next(p for p in run.params if p.name == "params")
+    parsed = split_params(click.Context(run), option, value)
+    assert ri.split_run_ids(parsed["runs"]) == ["r1", "r2"]
