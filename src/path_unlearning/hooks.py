@@ -153,9 +153,11 @@ def _selector(runtime: dict[str, Any]) -> str:
 
 
 def _load_version(catalog: Any, name: str) -> str | None:
-    """The version a run would load of a versioned dataset; ``"none"`` if it has none.
+    """The version a run would load of a versioned dataset.
 
-    Returns None for a dataset that is not versioned (it has no producing run).
+    Returns None for a dataset that is not versioned (it has no producing run)
+    or has no version at all (nothing to mix with: a run that needs it stops on
+    the missing input).
     """
     dataset = catalog.get(name)
     if not isinstance(dataset, AbstractVersionedDataset):
@@ -163,7 +165,7 @@ def _load_version(catalog: Any, name: str) -> str | None:
     try:
         return dataset.resolve_load_version() or None
     except DatasetError:  # no version saved at all
-        return "none"
+        return None
 
 
 def _producers() -> dict[str, Node]:
@@ -210,7 +212,7 @@ def check_same_run(
             continue
         used = [o for o in node.outputs if o in loaded]
         described = ", ".join(f"{o} {v}" for o, v in versions.items())
-        known = sorted(v for v in versions.values() if v != "none")
+        known = sorted(versions.values())
         chain = producing_pipelines(set(used), lambda _: True) or ["__default__"]
         # Repeat the interrupted run's own selector (path, method) when it is indexed.
         runs = run_index.by_run(run_index.read_index(project_root() / run_index.RUN_INDEX))

@@ -86,6 +86,8 @@ def test_session_trains_the_trie_versions_checkpoints_and_resumes(micro_project,
         assert new.metadata == old.metadata
         assert all(torch.equal(old.state[k], new.state[k]) for k in old.state)
     after = _snapshot(root / "data")
+    index = "09_runs/run_index.jsonl"  # the run index only grows: the old records stay first
+    assert after[index][1].startswith(snapshot.pop(index)[1])
     assert {k: v for k, v in after.items() if k in snapshot} == snapshot  # old files untouched
     assert any(second in k for k in after)
 
