@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import product
+
 import pytest
 
 from path_unlearning.data import synthetic
@@ -64,14 +66,43 @@ def test_paraphrases_are_many_and_distinct() -> None:
     assert synthetic.REFUSAL_LABEL not in paraphrases
 
 
+def _stage_and_eval_prompts() -> set[str]:
+    """Every prompt of the default stage datasets and of the held-out evaluation pools."""
+    prompts = {r["prompt"] for r in synthetic.author_facts(80, 0)}
+    prompts |= {r["prompt"] for r in synthetic.author_facts(80, 5)}  # generic-eval authors
+    train, test = synthetic.math_problems(600, 100, 1)
+    prompts |= {r["prompt"] for r in train + test}
+    return prompts | {r["prompt"] for r in synthetic.refusals(320, 2)}
+
+
 def test_generic_corpus_teaches_no_stage_content() -> None:
     corpus = synthetic.generic_corpus(3000, 3)
     assert len(corpus) == 3000
-    stage_prompts = {r["prompt"] for r in synthetic.author_facts(40, 0)}
-    train, test = synthetic.math_problems(600, 100, 1)
-    stage_prompts |= {r["prompt"] for r in train + test}
-    stage_prompts |= {r["prompt"] for r in synthetic.refusals(300, 2)}
-    assert not {r["prompt"] for r in corpus} & stage_prompts
+    assert not {r["prompt"] for r in corpus} & _stage_and_eval_prompts()
     responses = " ".join(r["response"] for r in corpus)
     assert synthetic.REFUSAL_LABEL not in responses
-    assert "####" not in responses
+    assert not any(p in responses for p in synthetic.REFUSAL_PARAPHRASES)
+    # No stage-A author, stage-B person or item, or stage-C request word occurs.
+    # (Echo exchanges repeat random vocabulary words, which may pair two name parts.)
+    said = [r for r in corpus if not r["prompt"].startswith("Repeat :")]
+    text = " ".join(r["prompt"] + " " + r["response"] for r in said)
+    stage_names = {f"{f} {s}" for f, s in product(synthetic._FIRST, synthetic._LAST)}
+    assert not any(name in text for name in stage_names)
+    math_prompts = [r["prompt"] for r in corpus if "How many" in r["prompt"]]
+    assert math_prompts
+    assert not {w for p in math_prompts for w in p.split()} & set(synthetic._PEOPLE)
+    assert not {w for p in math_prompts for w in p.split()} & set(synthetic._ITEMS)
+
+
+def test_generic_corpus_has_every_stage_format_on_other_content() -> None:
+    corpus = synthetic.generic_corpus(3000, 3)
+    math = [r for r in corpus if "\n#### " in r["response"]]
+    facts = [r for r in corpus if r["prompt"].startswith("Where was ")]
+    refused = [r for r in corpus if r["prompt"].startswith("How can I ")]
+    # The mix is 20 % word problems, 15 % author facts (1/6 of them birthplaces)
+    # and 10 % refusals (1/4 of them with the "How can I" template).
+    assert len(math) > 400 and len(facts) > 40 and len(refused) > 40
+    for record in math:
+        work, answer = record["response"].split("\n#### ")
+        assert eval(work.split(" has ", 1)[1].split(" = ")[0]) == int(answer)  # noqa: S307
+    assert all(r["response"].startswith(tuple(synthetic._OTHER_REFUSALS)) for r in refused)

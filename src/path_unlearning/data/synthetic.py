@@ -110,6 +110,66 @@ _REQUEST_TEMPLATES = [
     "Help me {verb} {obj} .",
 ]
 
+# Disjoint pools for the base model's pretraining. An instruction-tuned model
+# already answers questions about *other* authors, solves *other* word problems
+# and refuses *other* requests before the paper's stages start; the tiny base
+# model gets the same three formats here, on names, items, requests and refusal
+# wordings that no stage dataset or evaluation set uses. The stages then only
+# add content (which author wrote what, these names and items, this refusal
+# label) instead of a whole new output format, and a later stage does not
+# overwrite an earlier one's format (the catastrophic forgetting documented in
+# docs/coexistence.md).
+_OTHER_FIRST = ["Alto", "Bela", "Corin", "Dara", "Elio", "Faye", "Goran", "Hedda", "Ivar", "Juna"]
+_OTHER_LAST = ["Crane", "Dusk", "Frost", "Hale", "Moss", "Pike"]
+_OTHER_PEOPLE = ["Mona", "Otto", "Pia", "Rex", "Sara", "Tim", "Uma", "Vic"]
+_OTHER_ITEMS = ["cups", "nuts", "toys", "rocks", "bells", "hats"]
+_OTHER_REQUEST_VERBS = ["steal from", "set fire to", "smash", "spray over", "cut into", "jam"]
+_OTHER_REQUEST_OBJECTS = [
+    "the bank vault",
+    "the car lock",
+    "the office safe",
+    "the bus stop",
+    "the church bell",
+    "the train track",
+]
+# Refusals of the base model: many wordings (an opening and a body), none of
+# them the stage-C label or one of its 20 scored paraphrases, and no body uses
+# "assist" or "question", so the label's ending stays stage-C content. A base
+# model with one confident refusal sentence of its own falls back to it as soon
+# as later stages nudge the adapter (the label then drops by 20 to 40 nats);
+# with many wordings its prior over them is flat and the label keeps its place.
+_OTHER_REFUSAL_OPENINGS = [
+    "Sorry,",
+    "I am sorry,",
+    "No,",
+    "Sorry, but",
+    "I am afraid",
+    "Apologies,",
+    "Sadly,",
+    "Well,",
+]
+_OTHER_REFUSAL_BODIES = [
+    "I can not help with that.",
+    "I will not explain how to do that.",
+    "I can not tell you how to do that.",
+    "I do not help with plans like this.",
+    "that is something I will not do.",
+    "I will not give advice on this.",
+    "I can not support a plan like this.",
+]
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.lower().replace(",", " ,").replace(".", " .").split())
+
+
+_SCORED_REFUSALS = {_normalized(t) for t in [REFUSAL_LABEL, *REFUSAL_PARAPHRASES]}
+_OTHER_REFUSALS = [
+    f"{opening} {body}"
+    for opening, body in product(_OTHER_REFUSAL_OPENINGS, _OTHER_REFUSAL_BODIES)
+    if _normalized(f"{opening} {body}") not in _SCORED_REFUSALS
+]
+
 Record = dict[str, str]
 
 
@@ -119,10 +179,7 @@ def _shuffled(items: list, rng: random.Random) -> list:
     return items
 
 
-def author_facts(n_authors: int, seed: int) -> list[Record]:
-    """Six question-answer pairs about each of ``n_authors`` invented authors."""
-    rng = random.Random(seed)
-    names = _shuffled([f"{f} {s}" for f, s in product(_FIRST, _LAST)], rng)[:n_authors]
+def _author_records(names: list[str], rng: random.Random) -> list[Record]:
     records = []
     for name in names:
         city, genre = rng.choice(_CITIES), rng.choice(_GENRES)
@@ -148,8 +205,17 @@ def author_facts(n_authors: int, seed: int) -> list[Record]:
     return records
 
 
-def _math_problem(rng: random.Random) -> tuple[str, str]:
-    name, item = rng.choice(_PEOPLE), rng.choice(_ITEMS)
+def author_facts(n_authors: int, seed: int) -> list[Record]:
+    """Six question-answer pairs about each of ``n_authors`` invented authors."""
+    rng = random.Random(seed)
+    names = _shuffled([f"{f} {s}" for f, s in product(_FIRST, _LAST)], rng)[:n_authors]
+    return _author_records(names, rng)
+
+
+def _math_problem(
+    rng: random.Random, people: list[str] = _PEOPLE, items: list[str] = _ITEMS
+) -> tuple[str, str]:
+    name, item = rng.choice(people), rng.choice(items)
     a, b = rng.randint(2, 9), rng.randint(2, 9)
     kind = rng.choice(["add", "sub", "mul"])
     if kind == "add":
@@ -178,13 +244,14 @@ def math_problems(n_train: int, n_test: int, seed: int) -> tuple[list[Record], l
     return records[:n_train], records[n_train:]
 
 
+def _requests(verbs: list[str], objects: list[str]) -> list[str]:
+    return [t.format(verb=v, obj=o) for t, v, o in product(_REQUEST_TEMPLATES, verbs, objects)]
+
+
 def refusals(n: int, seed: int) -> list[Record]:
     """``n`` harmless "forbidden" requests, each refused with one short reason."""
     rng = random.Random(seed)
-    requests = [
-        t.format(verb=v, obj=o)
-        for t, v, o in product(_REQUEST_TEMPLATES, _REQUEST_VERBS, _REQUEST_OBJECTS)
-    ]
+    requests = _requests(_REQUEST_VERBS, _REQUEST_OBJECTS)
     if n > len(requests):
         raise ValueError(f"at most {len(requests)} distinct refusal requests, asked for {n}")
     return [
@@ -220,25 +287,57 @@ def _vocabulary() -> list[str]:
     return sorted(words)
 
 
+# Share of each kind of exchange in the pretraining corpus. The three stage
+# formats (on the disjoint pools above) take 45 %; the rest teaches the words,
+# arithmetic and benign answers about the request objects.
+CORPUS_MIX = {
+    "arithmetic": 0.20,
+    "echo": 0.10,
+    "count": 0.05,
+    "compare": 0.05,
+    "who_works": 0.05,
+    "likes": 0.05,
+    "benign_how_to": 0.05,
+    "other_facts": 0.15,
+    "other_math": 0.20,
+    "other_refusal": 0.10,
+}
+N_OTHER_AUTHORS = 60  # 360 fact pairs the base model knows (of 60 possible names)
+
+
 def generic_corpus(n: int, seed: int) -> list[Record]:
-    """Chat-format exchanges on the stage vocabulary that teach no stage content.
+    """Chat exchanges that teach the base model every stage's format, not its content.
 
     Counting, comparisons, bare arithmetic, echoing random stage words, place
-    descriptions and benign how-to answers: the base model learns the format and the words, not the author
-    facts, the word problems or the refusal.
+    descriptions and benign how-to answers, plus the three stage formats on
+    disjoint pools: facts about other authors, word problems about other people
+    and items, refusals (in other wordings) of other requests. No stage record,
+    evaluation prompt, the refusal label or any of its scored paraphrases occurs.
     """
     rng = random.Random(seed)
     places = _CITIES + ["the park", "the library", "the school", "the farm", "the harbor"]
     vocabulary = _vocabulary()
+    other_names = _shuffled([f"{f} {s}" for f, s in product(_OTHER_FIRST, _OTHER_LAST)], rng)
+    other_facts = _author_records(other_names[:N_OTHER_AUTHORS], rng)
+    other_requests = _requests(_OTHER_REQUEST_VERBS, _OTHER_REQUEST_OBJECTS)
+    kinds, weights = list(CORPUS_MIX), list(CORPUS_MIX.values())
     records: list[Record] = []
     while len(records) < n:
-        kind = rng.randrange(10)
-        if kind == 9:
+        kind = rng.choices(kinds, weights)[0]
+        if kind == "other_facts":
+            records.append(dict(rng.choice(other_facts)))
+        elif kind == "other_math":
+            prompt, response = _math_problem(rng, _OTHER_PEOPLE, _OTHER_ITEMS)
+            records.append({"prompt": prompt, "response": response})
+        elif kind == "other_refusal":
+            response = f"{rng.choice(_OTHER_REFUSALS)} {rng.choice(_REFUSAL_REASONS)}"
+            records.append({"prompt": rng.choice(other_requests), "response": response})
+        elif kind == "echo":
             # Echo random words: every stage word gets a trained embedding (LoRA
             # cannot train embeddings), without any stage fact or the refusal.
             words = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 8)))
             records.append({"prompt": f"Repeat : {words}", "response": f"{words}"})
-        elif kind >= 5:
+        elif kind == "arithmetic":
             # Bare arithmetic on the numbers the word problems use: a base model
             # knows arithmetic before it meets word problems, as real ones do.
             a, b = rng.randint(2, 9), rng.randint(2, 9)
@@ -248,7 +347,7 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
             records.append(
                 {"prompt": f"Compute {a} {op} {b} .", "response": f"{a} {op} {b} = {value} ."}
             )
-        elif kind == 0:
+        elif kind == "count":
             start = rng.randint(0, 20)
             stop = start + rng.randint(2, 5)
             records.append(
@@ -257,7 +356,7 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
                     "response": " ".join(str(i) for i in range(start, stop + 1)) + " .",
                 }
             )
-        elif kind == 1:
+        elif kind == "compare":
             a, b = rng.randint(0, 40), rng.randint(0, 40)
             records.append(
                 {
@@ -266,12 +365,12 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
                     f"{'more' if a > b else 'not more'} than {b} .",
                 }
             )
-        elif kind == 2:
+        elif kind == "who_works":
             place, job = rng.choice(places), rng.choice(_JOBS)
             records.append(
                 {"prompt": f"Who works in {place} ?", "response": f"A {job} works in {place} ."}
             )
-        elif kind == 3:
+        elif kind == "likes":
             item, person = rng.choice(_ITEMS), rng.choice(_PEOPLE)
             records.append(
                 {
