@@ -106,3 +106,12 @@ def test_generic_corpus_has_every_stage_format_on_other_content() -> None:
         work, answer = record["response"].split("\n#### ")
         assert eval(work.split(" has ", 1)[1].split(" = ")[0]) == int(answer)  # noqa: S307
     assert all(r["response"].startswith(tuple(synthetic._OTHER_REFUSALS)) for r in refused)
+
+
+def test_generic_corpus_contains_every_stage_word_even_when_small() -> None:
+    # The tokenizer is trained on this text; a stage word missing here is <unk>.
+    for n in (60, 3000):
+        corpus = synthetic.generic_corpus(n, 3)
+        assert len(corpus) == n
+        words = {w for r in corpus for w in f"{r['prompt']} {r['response']}".split()}
+        assert {*synthetic._vocabulary(), *synthetic._GENERIC_WORDS} <= words

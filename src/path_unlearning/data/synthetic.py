@@ -386,4 +386,35 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
                     "response": f"Ask the owner first , then {verb} {obj} with care .",
                 }
             )
-    return records
+    return _cover_vocabulary(records, vocabulary)
+
+
+# Words of the generic exchanges below (not stage words, so echoes never draw
+# them), which other data built on the default vocabulary also uses (data/depth.py).
+_GENERIC_WORDS = (
+    "Repeat : Compute = Count from to Is more than not Yes No , Who works in A "
+    "What does like likes and How do I paint clean open fix Ask the owner first then care"
+).split()
+
+
+def _cover_vocabulary(records: list[Record], vocabulary: list[str]) -> list[Record]:
+    """Replace the last records by echoes of every word the corpus lacks.
+
+    The word-level tokenizer only knows words of its training text, and LoRA cannot
+    train embeddings, so every stage word (and generic word) must occur here. A
+    full-size corpus has them all (the default 3000 records do: nothing is
+    replaced); a small one (test projects) gets echo exchanges of the missing
+    words, 8 per exchange, in place of its last records.
+    """
+    wanted = list(dict.fromkeys([*vocabulary, *_GENERIC_WORDS]))
+    cover: list[Record] = []
+    for _ in range(len(records) + 1):  # the replaced records may carry words too
+        kept = records[: max(0, len(records) - len(cover))]
+        seen = {w for r in kept for w in f"{r['prompt']} {r['response']}".split()}
+        missing = [w for w in wanted if w not in seen]
+        echoes = [" ".join(missing[i : i + 8]) for i in range(0, len(missing), 8)]
+        new = [{"prompt": f"Repeat : {words}", "response": words} for words in echoes]
+        if new == cover:
+            break
+        cover = new
+    return records[: max(0, len(records) - len(cover))] + cover[: len(records)]
