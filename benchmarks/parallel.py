@@ -14,7 +14,7 @@ got (goal: exactly one). Extra arguments go to both commands, e.g.
 
 Usage::
 
-    .venv/bin/python benchmarks/parallel.py [--workers N] [--keep] [kedro run args...]
+    .venv/bin/python benchmarks/parallel.py [--keep] [kedro run args...]
 """
 
 from __future__ import annotations
@@ -83,21 +83,19 @@ def latest_scores(project: Path) -> pd.DataFrame | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--keep", action="store_true", help="keep the two project copies")
     args, extra = parser.parse_known_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_parallel_"))
     sequential = make_project(workdir / "sequential")
     parallel = make_project(workdir / "parallel")
-    runner = f"--runner=path_unlearning.runner.WorkerPoolRunner"
+    runner = "--runner=path_unlearning.runner.WorkerPoolRunner"
     seq_seconds = timed_run(sequential, extra)
-    par_seconds = timed_run(parallel, [*extra, runner, f"--params=torch_threads:1"]
-                            if args.workers is None else [*extra, runner])  # fmt: skip
+    par_seconds = timed_run(parallel, [*extra, runner])  # one worker per core
 
     a, b = latest_scores(sequential), latest_scores(parallel)
     equal = a is not None and b is not None and a.equals(b)
-    print(f"cores: {os.cpu_count()}; workers: {args.workers}; "
+    print(f"cores (= workers): {os.cpu_count()}; "
           f"load average before the end: {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"sequential kedro run:   {seq_seconds:8.1f} s")
     print(f"parallel kedro run:     {par_seconds:8.1f} s")

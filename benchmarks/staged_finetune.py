@@ -50,10 +50,10 @@ from torch.utils.data import DataLoader, RandomSampler
 from transformers.utils import logging as hf_logging
 
 from path_unlearning.kedro_adapter import run_parameters
-from path_unlearning.plan import ExperimentPlan
 from path_unlearning.modeling import stages
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.train import optimizer_steps
+from path_unlearning.plan import ExperimentPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -97,8 +97,6 @@ def test_session_trains_the_trie_versions_checkpoints_and_resumes(micro_project,
     trained.clear()
     third = _run(root)
     assert sorted(trained) == ["stage A", "stage AB", "stage ABC"]
-    assert _trained_namespaces() == {
-        f"s0.{p}" for p in ("A", "AB", "ABC", "B", "BC", "BCA", "BA")
-    }
+    assert _trained_namespaces() == {f"s0.{p}" for p in ("A", "AB", "ABC", "B", "BC", "BCA", "BA")}
     assert _versions(root, "ABC") == [third]
     assert _versions(root, "BCA") == sorted([first, second, third])
