@@ -9,7 +9,14 @@ other on the same machine:
 
 and prints both wall times, their ratio (goal <= 0.55 on 2 cores), whether
 ``evaluation_scores`` is bitwise equal, and how many version folders each dataset
-got (goal: exactly one). Extra arguments go to both commands, e.g.
+got (goal: exactly one).
+
+A third fresh copy times the serial head of the run alone (``--to-nodes=
+prepare_base_model``: data preparation and pretraining the base model, on which
+every later node depends), which gives Amdahl's bound on the ratio:
+``(serial + (sequential - serial) / workers) / sequential``. A one-thread and a
+two-thread training step are not bitwise equal on CPU, so a serial node cannot
+borrow the idle core without changing the tables. Extra arguments go to both commands, e.g.
 ``--pipelines=data_prep,staged_finetune`` or ``--params=path:BCA``.
 
 Usage::
@@ -92,14 +99,19 @@ def main() -> None:
     runner = "--runner=path_unlearning.runner.WorkerPoolRunner"
     seq_seconds = timed_run(sequential, extra)
     par_seconds = timed_run(parallel, [*extra, runner])  # one worker per core
+    serial_seconds = timed_run(make_project(workdir / "serial"), ["--to-nodes=prepare_base_model"])
+    workers = os.cpu_count() or 1
+    bound = (serial_seconds + (seq_seconds - serial_seconds) / workers) / seq_seconds
 
     a, b = latest_scores(sequential), latest_scores(parallel)
     equal = a is not None and b is not None and a.equals(b)
-    print(f"cores (= workers): {os.cpu_count()}; "
+    print(f"cores (= workers): {workers}; "
           f"load average before the end: {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"sequential kedro run:   {seq_seconds:8.1f} s")
     print(f"parallel kedro run:     {par_seconds:8.1f} s")
     print(f"ratio parallel / sequential = {par_seconds / seq_seconds:.3f} (goal <= 0.55)")
+    print(f"serial head (data_prep + pretraining) alone: {serial_seconds:.1f} s; "
+          f"Amdahl's bound on the ratio with {workers} workers: {bound:.3f}")  # fmt: skip
     print(f"evaluation_scores bitwise equal: {equal}"
           + ("" if a is not None else " (no evaluation_scores: evaluate did not run)"))  # fmt: skip
     print(f"version folders per dataset, sequential: {version_counts(sequential)}; "

@@ -165,7 +165,7 @@ CASES = [
     Case("compare-one-run", ("--pipelines=compare", "--params=runs:latest"), "compare needs two run ids", "compare with one run id", "saved"),
     # files: corrupt, missing, interrupted
     Case("truncated-parquet", ("--pipelines=report",), "evaluation_scores.parquet", "truncated evaluation_scores.parquet", "saved", truncate_parquet),
-    Case("truncated-safetensors", ("--pipelines=unlearn",), "s0.BCA.adapter: Failed while loading data", "truncated adapter_model.safetensors of the BCA adapter", "saved", truncate_safetensors),
+    Case("truncated-safetensors", ("--pipelines=unlearn",), "is unreadable (SafetensorError", "truncated adapter_model.safetensors of the BCA adapter", "saved", truncate_safetensors),
     Case("missing-input", ("--pipelines=evaluate",), "missing input(s) s0.BCA.adapter", "the BCA adapter deleted", "saved", delete_adapter),
     Case("mixed-runs", ("--pipelines=evaluate",), "outputs of node s0.BCA.unlearn_ga come from different runs", "a trajectory newer than its unlearned adapters (a run killed between saves)", "saved", newer_trajectory_only),
     # degenerate data

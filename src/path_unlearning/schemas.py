@@ -239,7 +239,10 @@ RECENCY = TableSchema(
     producer="report",
     grain="one row per measure x method x seed",
     columns=_cols(
-        ("measure", "forget_score, or ll_drop_{t} = forget_label_ll_start - ll at step t"),
+        (
+            "measure",
+            "forget_score, or ll_drop_{t} = forget_label_ll_start - ll after t updates with lr > 0",
+        ),
         (METHOD, "unlearning method"),
         (SEED, "experiment seed"),
         ("n_paths", "paths with a finite value"),

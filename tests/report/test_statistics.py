@@ -185,3 +185,19 @@ def test_forget_runs_and_drops_from_trajectories() -> None:
     assert cab["ll_drop_1"].to_numpy() == pytest.approx(3.0, abs=0.5)  # 3 nats/step + noise
     assert cab["ll_drop_5"].to_numpy() == pytest.approx(15.0, abs=0.5)
     assert drops["ll_drop_99"].isna().all()  # no such step
+
+
+def test_ll_drops_count_only_updates_with_a_learning_rate() -> None:
+    # Warm-up: step 1 has lr 0 and leaves the model as it was; the first update is step 2.
+    traj = tables.concat_trajectories(list(syn.trajectories().values()))
+    warm = traj.copy()
+    warm.loc[warm["step"] == 1, "lr"] = 0.0
+    warm.loc[warm["step"] == 1, "forget_label_ll"] = warm.loc[
+        warm["step"] == 1, "forget_label_ll_start"
+    ]
+    plain, counted = st.ll_drops(traj, [1, 3]), st.ll_drops(warm, [1, 3])
+    at_step = st.ll_drops(traj.drop(columns="lr"), [2, 4])
+    assert (counted["ll_drop_1"] > 0).all()  # read at step 2, not at the inert step 1
+    assert counted["ll_drop_1"].to_numpy() == pytest.approx(at_step["ll_drop_2"].to_numpy())
+    assert counted["ll_drop_3"].to_numpy() == pytest.approx(at_step["ll_drop_4"].to_numpy())
+    assert not plain["ll_drop_1"].to_numpy() == pytest.approx(counted["ll_drop_1"].to_numpy())

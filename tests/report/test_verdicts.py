@@ -33,8 +33,8 @@ def test_summary_leads_with_one_line_per_verdict() -> None:
     assert "in 4 of 4 method x seed cells" in recency["detail"]
     assert "chance per cell 1/15" in recency["detail"]  # 2 of 6 paths have C last
     assert recency["p_value"] == pytest.approx((1 / 15) ** 4)
-    assert "drop after 1 step: 4 of 4" in recency["detail"]
-    assert "drop after 5 steps: 4 of 4" in recency["detail"]
+    assert "drop after 1 update (lr > 0): 4 of 4" in recency["detail"]
+    assert "drop after 5 updates (lr > 0): 4 of 4" in recency["detail"]
     assert head.loc["position_effect", "value"] < -0.9
     assert "position still explains the forget score in 2 of 2" in head.loc[
         "starting_point", "detail"]  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from kedro.utils import load_obj
+from safetensors import SafetensorError
 from transformers import PreTrainedModel
 
 from path_unlearning.io.atomic import atomic_write, unreadable
@@ -64,7 +65,7 @@ class PretrainedFolderDataset(AbstractVersionedDataset[Any, Any]):
             raise DatasetError(f"no saved folder at {path}")
         try:
             return self._load_class.from_pretrained(str(path), **self._load_args)
-        except (OSError, ValueError, RuntimeError) as err:  # truncated weights, bad JSON
+        except (OSError, ValueError, RuntimeError, SafetensorError) as err:  # truncated, bad JSON
             raise DatasetError(unreadable(path, err)) from None
 
     def save(self, data: Any) -> None:

@@ -34,9 +34,9 @@ RUN_KEYS = [sc.METHOD, sc.SEED, sc.PATH, sc.POSITION]
 FORGET_SCORE = "forget_score"
 
 
-def drop_measure(step: int) -> str:
-    """Name of the measure "forget-label log-likelihood drop after ``step`` steps"."""
-    return f"ll_drop_{step}"
+def drop_measure(updates: int) -> str:
+    """Name of the measure "forget-label log-likelihood drop after ``updates`` updates"."""
+    return f"ll_drop_{updates}"
 
 
 def forget_runs(
@@ -78,20 +78,28 @@ def forget_runs(
     return sort_rows(runs, [sc.METHOD, sc.SEED, sc.POSITION, sc.PATH])
 
 
-def ll_drops(trajectories: pd.DataFrame, steps: Sequence[int]) -> pd.DataFrame:
-    """Drop of the forget-label log-likelihood after each of ``steps`` unlearning steps.
+def ll_drops(trajectories: pd.DataFrame, updates: Sequence[int]) -> pd.DataFrame:
+    """Drop of the forget-label log-likelihood after each of ``updates`` unlearning updates.
+
+    An update counts when its learning rate is above zero: a warm-up schedule gives
+    the first step learning rate 0 (it changes nothing), and "after 1 step" would then
+    compare a model with itself. Without an ``lr`` column every step counts.
 
     Returns:
-        Columns ``method, seed, path, position`` and one ``ll_drop_{t}`` per step
-        (NaN where the run has no finite value at that step).
+        Columns ``method, seed, path, position`` and one ``ll_drop_{t}`` per count
+        (NaN where the run has no finite value after that many updates).
     """
     require_columns(trajectories, TRAJECTORY_COLUMNS, "trajectories")
     ll, first = sc.FORGET_LABEL_LL, sc.start(sc.FORGET_LABEL_LL)
-    drop = trajectories.assign(_drop=trajectories[first] - trajectories[ll])
+    drop = trajectories.assign(_drop=trajectories[first] - trajectories[ll]).sort_values(sc.STEP)
+    update = drop[sc.STEP] > 0
+    if sc.LR in drop:
+        update &= drop[sc.LR] > 0
+    drop["_updates"] = update.astype(int).groupby([drop[k] for k in RUN_KEYS]).cumsum()
     runs = drop[RUN_KEYS].drop_duplicates().set_index(RUN_KEYS)
-    for step in steps:
-        at = drop[drop[sc.STEP] == step].set_index(RUN_KEYS)["_drop"]
-        runs[drop_measure(step)] = at.where(np.isfinite(at.astype(float))).reindex(runs.index)
+    for count in updates:
+        at = drop[update & (drop["_updates"] == count)].set_index(RUN_KEYS)["_drop"]
+        runs[drop_measure(count)] = at.where(np.isfinite(at.astype(float))).reindex(runs.index)
     return sort_rows(runs.reset_index(), [sc.METHOD, sc.SEED, sc.POSITION, sc.PATH])
 
 

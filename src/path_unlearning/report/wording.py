@@ -65,8 +65,8 @@ def _chance(low: float, high: float) -> str:
 def _measure_label(measure: str) -> str:
     if measure == FORGET_SCORE:
         return "forget score"
-    step = measure.rsplit("_", 1)[-1]
-    return f"drop after {step} step{'s' if step != '1' else ''}"
+    count = measure.rsplit("_", 1)[-1]
+    return f"drop after {count} update{'s' if count != '1' else ''} (lr > 0)"
 
 
 NO_CELL = "no method x seed cell compares a path with the forget stage last against one without"
