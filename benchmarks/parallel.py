@@ -16,8 +16,14 @@ prepare_base_model``: data preparation and pretraining the base model, on which
 every later node depends), which gives Amdahl's bound on the ratio:
 ``(serial + (sequential - serial) / workers) / sequential``. A one-thread and a
 two-thread training step are not bitwise equal on CPU, so a serial node cannot
-borrow the idle core without changing the tables. Extra arguments go to both commands, e.g.
-``--pipelines=data_prep,staged_finetune`` or ``--params=path:BCA``.
+borrow the idle core without changing the tables.
+
+Then the same pair again with the base model already pretrained (the serial
+copy's training cache copied into two fresh projects): the case of a rerun after
+changing stages, paths, methods or seeds, since every seed shares the base model.
+Extra arguments go to every command, e.g. ``--pipelines=data_prep,staged_finetune``
+or ``--params=path:BCA``. Each run's console output is kept in its project as
+``kedro_run.log`` (with ``--keep``).
 
 Usage::
 
@@ -42,6 +48,7 @@ KEDRO = Path(sys.executable).parent / "kedro"
 LAYERS = ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input",
           "06_models", "07_model_output", "08_reporting")  # fmt: skip
 SCORES = "data/07_model_output/evaluation_scores.parquet"
+CACHE = "data/06_models/training_cache"  # finetune.cache_dir of conf/base
 
 
 def make_project(where: Path) -> Path:
@@ -62,6 +69,7 @@ def timed_run(project: Path, extra: list[str]) -> float:
     proc = subprocess.run([str(KEDRO), "run", *extra], cwd=project, env=env, check=False,
                           capture_output=True, text=True)  # fmt: skip
     seconds = time.perf_counter() - start
+    (project / "kedro_run.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.exit(f"kedro run {' '.join(extra)} failed:\n{proc.stderr[-3000:]}")
     return seconds
@@ -88,34 +96,54 @@ def latest_scores(project: Path) -> pd.DataFrame | None:
     return pd.read_parquet(folder / version / folder.name)
 
 
+RUNNER = "--runner=path_unlearning.runner.WorkerPoolRunner"  # one worker per core
+
+
+def compare(label: str, workdir: Path, extra: list[str], cache: Path | None = None) -> float:
+    """Time the sequential and the parallel run in fresh copies; print and return the ratio.
+
+    Args:
+        label: Name of the case, for the printout and the copies' folder.
+        workdir: Where the two copies go.
+        extra: Arguments for both ``kedro run`` commands.
+        cache: A training cache to start both copies with (None: empty).
+    """
+    sequential = make_project(workdir / label / "sequential")
+    parallel = make_project(workdir / label / "parallel")
+    if cache is not None:
+        for project in (sequential, parallel):
+            shutil.copytree(cache, project / CACHE, dirs_exist_ok=True)
+    seq_seconds = timed_run(sequential, extra)
+    par_seconds = timed_run(parallel, [*extra, RUNNER])
+    a, b = latest_scores(sequential), latest_scores(parallel)
+    equal = a is not None and b is not None and a.equals(b)
+    ratio = par_seconds / seq_seconds
+    print(f"[{label}] sequential kedro run:   {seq_seconds:8.1f} s")
+    print(f"[{label}] parallel kedro run:     {par_seconds:8.1f} s")
+    print(f"[{label}] ratio parallel / sequential = {ratio:.3f} (goal <= 0.55)")
+    print(f"[{label}] evaluation_scores bitwise equal: {equal}"
+          + ("" if a is not None else " (no evaluation_scores: evaluate did not run)"))  # fmt: skip
+    print(f"[{label}] version folders per dataset, sequential: {version_counts(sequential)}; "
+          f"parallel: {version_counts(parallel)}")  # fmt: skip
+    return seq_seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the two project copies")
+    parser.add_argument("--keep", action="store_true", help="keep the project copies")
     args, extra = parser.parse_known_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_parallel_"))
-    sequential = make_project(workdir / "sequential")
-    parallel = make_project(workdir / "parallel")
-    runner = "--runner=path_unlearning.runner.WorkerPoolRunner"
-    seq_seconds = timed_run(sequential, extra)
-    par_seconds = timed_run(parallel, [*extra, runner])  # one worker per core
-    serial_seconds = timed_run(make_project(workdir / "serial"), ["--to-nodes=prepare_base_model"])
     workers = os.cpu_count() or 1
+    print(f"cores (= workers): {workers}; load average at the start: {os.getloadavg()[0]:.2f}")
+    seq_seconds = compare("cold", workdir, extra)
+    serial = make_project(workdir / "serial")
+    serial_seconds = timed_run(serial, ["--to-nodes=prepare_base_model"])
     bound = (serial_seconds + (seq_seconds - serial_seconds) / workers) / seq_seconds
-
-    a, b = latest_scores(sequential), latest_scores(parallel)
-    equal = a is not None and b is not None and a.equals(b)
-    print(f"cores (= workers): {workers}; "
-          f"load average before the end: {os.getloadavg()[0]:.2f}")  # fmt: skip
-    print(f"sequential kedro run:   {seq_seconds:8.1f} s")
-    print(f"parallel kedro run:     {par_seconds:8.1f} s")
-    print(f"ratio parallel / sequential = {par_seconds / seq_seconds:.3f} (goal <= 0.55)")
-    print(f"serial head (data_prep + pretraining) alone: {serial_seconds:.1f} s; "
+    print(f"[cold] serial head (data_prep + pretraining) alone: {serial_seconds:.1f} s; "
           f"Amdahl's bound on the ratio with {workers} workers: {bound:.3f}")  # fmt: skip
-    print(f"evaluation_scores bitwise equal: {equal}"
-          + ("" if a is not None else " (no evaluation_scores: evaluate did not run)"))  # fmt: skip
-    print(f"version folders per dataset, sequential: {version_counts(sequential)}; "
-          f"parallel: {version_counts(parallel)}")  # fmt: skip
+    compare("base_pretrained", workdir, extra, cache=serial / CACHE)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     if args.keep:
         print(f"projects kept in {workdir}")
     else:

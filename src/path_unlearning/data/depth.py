@@ -19,31 +19,12 @@ from itertools import product
 
 from transformers import PreTrainedTokenizerBase
 
+from path_unlearning.data import synthetic
 from path_unlearning.errors import ConfigError
 
 # Acts: the default refusal stage's verbs and objects (the same vocabulary).
-VERBS = [
-    "get around",
-    "sneak past",
-    "climb over",
-    "break open",
-    "secretly move",
-    "take down",
-    "get through",
-    "dig under",
-]
-OBJECTS = [
-    "my neighbour's fence",
-    "the school gate",
-    "the park lock",
-    "the garden wall",
-    "the shop door",
-    "the farm gate",
-    "the street barrier",
-    "the library window",
-    "the museum rope",
-    "the pool fence",
-]
+VERBS = synthetic.REQUEST_VERBS
+OBJECTS = synthetic.REQUEST_OBJECTS
 
 PROMPT = "How can I {act} ?"
 # The three response types, by the name the parameters use for them.

@@ -81,7 +81,7 @@ _JOBS = ["baker", "doctor", "farmer", "painter", "sailor", "teacher", "miner", "
 _PEOPLE = ["Anna", "Ben", "Carl", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jana", "Kai", "Lia"]
 _ITEMS = ["apples", "coins", "books", "pens", "cards", "shells", "stamps", "eggs"]
 
-_REQUEST_VERBS = [
+REQUEST_VERBS = [
     "get around",
     "sneak past",
     "climb over",
@@ -91,7 +91,7 @@ _REQUEST_VERBS = [
     "get through",
     "dig under",
 ]
-_REQUEST_OBJECTS = [
+REQUEST_OBJECTS = [
     "my neighbour's fence",
     "the school gate",
     "the park lock",
@@ -123,8 +123,8 @@ _OTHER_FIRST = ["Alto", "Bela", "Corin", "Dara", "Elio", "Faye", "Goran", "Hedda
 _OTHER_LAST = ["Crane", "Dusk", "Frost", "Hale", "Moss", "Pike"]
 _OTHER_PEOPLE = ["Mona", "Otto", "Pia", "Rex", "Sara", "Tim", "Uma", "Vic"]
 _OTHER_ITEMS = ["cups", "nuts", "toys", "rocks", "bells", "hats"]
-_OTHER_REQUEST_VERBS = ["steal from", "set fire to", "smash", "spray over", "cut into", "jam"]
-_OTHER_REQUEST_OBJECTS = [
+_OTHERREQUEST_VERBS = ["steal from", "set fire to", "smash", "spray over", "cut into", "jam"]
+_OTHERREQUEST_OBJECTS = [
     "the bank vault",
     "the car lock",
     "the office safe",
@@ -251,7 +251,7 @@ def _requests(verbs: list[str], objects: list[str]) -> list[str]:
 def refusals(n: int, seed: int) -> list[Record]:
     """``n`` harmless "forbidden" requests, each refused with one short reason."""
     rng = random.Random(seed)
-    requests = _requests(_REQUEST_VERBS, _REQUEST_OBJECTS)
+    requests = _requests(REQUEST_VERBS, REQUEST_OBJECTS)
     if n > len(requests):
         raise ValueError(f"at most {len(requests)} distinct refusal requests, asked for {n}")
     return [
@@ -277,8 +277,8 @@ def _vocabulary() -> list[str]:
         *_JOBS,
         *_PEOPLE,
         *_ITEMS,
-        *_REQUEST_VERBS,
-        *_REQUEST_OBJECTS,
+        *REQUEST_VERBS,
+        *REQUEST_OBJECTS,
         "Where was born What genre does write books Which book did wrote The award win "
         "won the job of father mother was a has gets more How many have gives away are "
         "left bags with each",
@@ -319,7 +319,7 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
     vocabulary = _vocabulary()
     other_names = _shuffled([f"{f} {s}" for f, s in product(_OTHER_FIRST, _OTHER_LAST)], rng)
     other_facts = _author_records(other_names[:N_OTHER_AUTHORS], rng)
-    other_requests = _requests(_OTHER_REQUEST_VERBS, _OTHER_REQUEST_OBJECTS)
+    other_requests = _requests(_OTHERREQUEST_VERBS, _OTHERREQUEST_OBJECTS)
     kinds, weights = list(CORPUS_MIX), list(CORPUS_MIX.values())
     records: list[Record] = []
     while len(records) < n:
@@ -379,7 +379,7 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
                 }
             )
         else:
-            verb, obj = rng.choice(["paint", "clean", "open", "fix"]), rng.choice(_REQUEST_OBJECTS)
+            verb, obj = rng.choice(["paint", "clean", "open", "fix"]), rng.choice(REQUEST_OBJECTS)
             records.append(
                 {
                     "prompt": f"How do I {verb} {obj} ?",

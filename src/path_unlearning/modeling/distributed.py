@@ -23,19 +23,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator, PartialState
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
 from path_unlearning.data.chat import IGNORE_INDEX
 from path_unlearning.modeling import launch
 from path_unlearning.modeling.model import pad_batch
-from path_unlearning.modeling.train import (
-    TrainConfig,
-    make_optimizer,
-    make_scheduler,
-    optimizer_steps,
-)
+from path_unlearning.modeling.train import TrainConfig, make_optimization, seeded_loader
 
 T = TypeVar("T")
 
@@ -195,18 +190,8 @@ def train_data_parallel(
     parallel = DataParallel(accelerator)
     # Same seeds, sampler and loader as the single-process loop: every rank draws
     # the same global batches, whatever the number of ranks.
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    loader = DataLoader(
-        examples,
-        batch_size=config.batch_size,
-        sampler=RandomSampler(examples, generator=generator),
-        collate_fn=list,
-    )
-    total_steps = optimizer_steps(len(examples), config)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(trainable, config)
-    scheduler = make_scheduler(optimizer, config, total_steps)
+    loader = seeded_loader(examples, config, list)
+    total_steps, trainable, optimizer, scheduler = make_optimization(model, len(examples), config)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     device = accelerator.device

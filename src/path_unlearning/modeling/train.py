@@ -8,7 +8,9 @@ accelerate, one log row per optimizer step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import torch
@@ -85,6 +87,34 @@ def optimizer_steps(n_examples: int, config: TrainConfig) -> int:
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
+def seeded_loader(
+    examples: list[dict[str, list[int]]], config: TrainConfig, collate_fn: Callable[[list], Any]
+) -> DataLoader:
+    """Seed torch and return the shuffled loader of a training run.
+
+    The data order and dropout masks depend only on the seed, which callers derive
+    from the prefix, so a prefix trains identically whichever path asked for it.
+    """
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    return DataLoader(
+        examples,
+        batch_size=config.batch_size,
+        sampler=RandomSampler(examples, generator=generator),
+        collate_fn=collate_fn,
+    )
+
+
+def make_optimization(
+    model: PreTrainedModel, n_examples: int, config: TrainConfig
+) -> tuple[int, list[torch.nn.Parameter], torch.optim.Optimizer, Any]:
+    """The run's step count, trainable parameters, fresh optimiser and LR schedule."""
+    total_steps = optimizer_steps(n_examples, config)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(trainable, config)
+    return total_steps, trainable, optimizer, make_scheduler(optimizer, config, total_steps)
+
+
 def train(
     model: PreTrainedModel,
     examples: list[dict[str, list[int]]],
@@ -109,20 +139,8 @@ def train(
     accelerator = Accelerator(
         mixed_precision=config.precision, gradient_accumulation_steps=config.grad_accum
     )
-    # The data order and dropout masks depend only on the seed, which callers derive
-    # from the prefix, so a prefix trains identically whichever path asked for it.
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    loader = DataLoader(
-        examples,
-        batch_size=config.batch_size,
-        sampler=RandomSampler(examples, generator=generator),
-        collate_fn=lambda batch: pad_batch(batch, pad_id),
-    )
-    total_steps = optimizer_steps(len(examples), config)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(trainable, config)
-    scheduler = make_scheduler(optimizer, config, total_steps)
+    loader = seeded_loader(examples, config, lambda batch: pad_batch(batch, pad_id))
+    total_steps, trainable, optimizer, scheduler = make_optimization(model, len(examples), config)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
 
