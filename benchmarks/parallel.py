@@ -27,7 +27,8 @@ or ``--params=path:BCA``. Each run's console output is kept in its project as
 
 Usage::
 
-    .venv/bin/python benchmarks/parallel.py [--keep] [kedro run args...]
+    .venv/bin/python benchmarks/parallel.py [--keep] [--cold-only] [kedro run args...]
+    .venv/bin/python benchmarks/parallel.py --cold-only --env=full   # 3 seeds, 5 methods
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def compare(label: str, workdir: Path, extra: list[str], cache: Path | None = No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the project copies")
+    parser.add_argument(
+        "--cold-only", action="store_true", help="skip the pair with the base model pretrained"
+    )
     args, extra = parser.parse_known_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_parallel_"))
@@ -142,7 +146,8 @@ def main() -> None:
     bound = (serial_seconds + (seq_seconds - serial_seconds) / workers) / seq_seconds
     print(f"[cold] serial head (data_prep + pretraining) alone: {serial_seconds:.1f} s; "
           f"Amdahl's bound on the ratio with {workers} workers: {bound:.3f}")  # fmt: skip
-    compare("base_pretrained", workdir, extra, cache=serial / CACHE)
+    if not args.cold_only:
+        compare("base_pretrained", workdir, extra, cache=serial / CACHE)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     if args.keep:
         print(f"projects kept in {workdir}")

@@ -109,6 +109,20 @@ def test_a_prefix_trains_identically_whatever_ran_before(
     assert not torch.equal(b_again.state[key], bc_again.state[key])
 
 
+def test_another_seed_trains_the_prefix_differently(tiny_base_model, word_tokenizer, stage_data):
+    """A replica's seed drives stage training (adapter init, data order, dropout)."""
+    args = (tiny_base_model, word_tokenizer, stage_data["B"], {"epochs": 1}, FINETUNE)
+    seed0, log0 = train_prefix(*args, 0, "B")
+    seed0_again, log0_again = train_prefix(*args, 0, "B")
+    seed1, log1 = train_prefix(*args, 1, "B")
+    _assert_same_state(seed0.state, seed0_again.state)
+    pd.testing.assert_frame_equal(log0, log0_again, check_exact=True)
+    assert seed1.metadata["seed"] == prefix_seed(1, "B") != seed0.metadata["seed"]
+    for key in seed0.state:  # every LoRA matrix differs, A from its init on
+        assert not torch.equal(seed0.state[key], seed1.state[key]), key
+    assert not log0["loss"].equals(log1["loss"])  # another data order
+
+
 def test_adapter_checkpoint_round_trip(tiny_base_model, word_tokenizer, stage_data, tmp_path):
     checkpoint = _train_path(tiny_base_model, word_tokenizer, stage_data, "C")["C"]
     checkpoint.save_pretrained(tmp_path / "C")
