@@ -101,13 +101,16 @@ RUNNER = "--runner=path_unlearning.runner.WorkerPoolRunner"  # one worker per co
 
 
 def compare(label: str, workdir: Path, extra: list[str], cache: Path | None = None) -> float:
-    """Time the sequential and the parallel run in fresh copies; print and return the ratio.
+    """Time the sequential and the parallel run in fresh copies; print the ratio.
 
     Args:
         label: Name of the case, for the printout and the copies' folder.
         workdir: Where the two copies go.
         extra: Arguments for both ``kedro run`` commands.
         cache: A training cache to start both copies with (None: empty).
+
+    Returns:
+        The sequential run's wall time in seconds.
     """
     sequential = make_project(workdir / label / "sequential")
     parallel = make_project(workdir / label / "parallel")

@@ -123,8 +123,8 @@ _OTHER_FIRST = ["Alto", "Bela", "Corin", "Dara", "Elio", "Faye", "Goran", "Hedda
 _OTHER_LAST = ["Crane", "Dusk", "Frost", "Hale", "Moss", "Pike"]
 _OTHER_PEOPLE = ["Mona", "Otto", "Pia", "Rex", "Sara", "Tim", "Uma", "Vic"]
 _OTHER_ITEMS = ["cups", "nuts", "toys", "rocks", "bells", "hats"]
-_OTHERREQUEST_VERBS = ["steal from", "set fire to", "smash", "spray over", "cut into", "jam"]
-_OTHERREQUEST_OBJECTS = [
+_OTHER_REQUEST_VERBS = ["steal from", "set fire to", "smash", "spray over", "cut into", "jam"]
+_OTHER_REQUEST_OBJECTS = [
     "the bank vault",
     "the car lock",
     "the office safe",
@@ -319,7 +319,7 @@ def generic_corpus(n: int, seed: int) -> list[Record]:
     vocabulary = _vocabulary()
     other_names = _shuffled([f"{f} {s}" for f, s in product(_OTHER_FIRST, _OTHER_LAST)], rng)
     other_facts = _author_records(other_names[:N_OTHER_AUTHORS], rng)
-    other_requests = _requests(_OTHERREQUEST_VERBS, _OTHERREQUEST_OBJECTS)
+    other_requests = _requests(_OTHER_REQUEST_VERBS, _OTHER_REQUEST_OBJECTS)
     kinds, weights = list(CORPUS_MIX), list(CORPUS_MIX.values())
     records: list[Record] = []
     while len(records) < n:
