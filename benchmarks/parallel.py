@@ -50,6 +50,7 @@ LAYERS = ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_inp
           "06_models", "07_model_output", "08_reporting")  # fmt: skip
 SCORES = "data/07_model_output/evaluation_scores.parquet"
 CACHE = "data/06_models/training_cache"  # finetune.cache_dir of conf/base
+RUNNER = "--runner=path_unlearning.runner.WorkerPoolRunner"  # one worker per core
 
 
 def make_project(where: Path) -> Path:
@@ -95,9 +96,6 @@ def latest_scores(project: Path) -> pd.DataFrame | None:
         return None
     version = sorted(p.name for p in folder.iterdir())[-1]
     return pd.read_parquet(folder / version / folder.name)
-
-
-RUNNER = "--runner=path_unlearning.runner.WorkerPoolRunner"  # one worker per core
 
 
 def compare(label: str, workdir: Path, extra: list[str], cache: Path | None = None) -> float:

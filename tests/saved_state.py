@@ -66,6 +66,15 @@ def run_session(root: Path, pipelines: list[str] | None = None, **params: Any) -
         return session.session_id
 
 
+def version_folders(data: Path) -> dict[str, list[str]]:
+    """``{dataset folder relative to data: its version folders}`` for every versioned dataset."""
+    found: dict[str, list[str]] = {}
+    for folder in data.rglob("*"):
+        if folder.is_dir() and folder.name.endswith("Z") and folder.name.count("T") == 1:
+            found.setdefault(str(folder.parent.relative_to(data)), []).append(folder.name)
+    return found
+
+
 def saved_project(tmp_factory: Any) -> Path:
     """The session's micro project after one full default run (built on first use)."""
     if "saved" not in _SAVED:

@@ -14,6 +14,7 @@ from kedro.runner import SequentialRunner
 
 from path_unlearning.errors import RunError
 from path_unlearning.runner import WorkerPoolRunner
+from tests.saved_state import version_folders
 
 MICRO_UNLEARN = {
     "unlearn": {"methods": ["ga", "npo"], "steps": 3, "batch_size": 8, "checkpoint_every": 2,
@@ -36,15 +37,6 @@ def _latest(root: Path, relative: str) -> pd.DataFrame:
     return pd.read_parquet(folder / version / folder.name)
 
 
-def _version_folders(root: Path) -> dict[str, list[str]]:
-    """Every versioned dataset under data/ and its version folders."""
-    found = {}
-    for leaf in (root / "data").rglob("*"):
-        if leaf.is_dir() and leaf.parent.name.count("T") == 1 and leaf.parent.name.endswith("Z"):
-            found.setdefault(str(leaf.parent.parent.relative_to(root)), []).append(leaf.parent.name)
-    return found
-
-
 @pytest.mark.slow
 def test_parallel_run_equals_sequential_bitwise(micro_project, tmp_path):
     root = micro_project(MICRO_UNLEARN)
@@ -59,7 +51,7 @@ def test_parallel_run_equals_sequential_bitwise(micro_project, tmp_path):
     parallel = _latest(root, "data/07_model_output/evaluation_scores.parquet")
     pd.testing.assert_frame_equal(parallel, sequential, check_exact=True)
     # one run, one version per dataset, whatever the number of workers
-    versions = _version_folders(root)
+    versions = version_folders(root / "data")
     assert versions and all(len(v) == 1 for v in versions.values())
     assert len({v[0] for v in versions.values()}) == 1
     assert not parallel_root.exists()

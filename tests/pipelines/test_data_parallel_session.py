@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from safetensors.torch import load_file
+
+from tests.saved_state import run_session, version_folders
 
 LOSS_RTOL = 1e-5
 WEIGHT_ATOL = 1e-5
@@ -31,27 +31,12 @@ MICRO = {
 PIPELINES = ["data_prep", "staged_finetune", "unlearn"]
 
 
-def _run(root: Path, **params) -> None:
-    bootstrap_project(root)
-    with KedroSession.create(project_path=root, runtime_params=params or None) as session:
-        session.run(pipeline_names=PIPELINES)
-
-
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def _versioned(data: Path) -> dict[str, list[str]]:
-    """``{dataset folder: its version folders}`` for every versioned dataset under ``data``."""
-    found: dict[str, list[str]] = {}
-    for folder in data.rglob("*"):
-        if folder.is_dir() and folder.name.endswith("Z") and folder.name.count("T") == 1:
-            found.setdefault(str(folder.parent.relative_to(data)), []).append(folder.name)
-    return found
-
-
-def _latest(data: Path, dataset: str) -> Path:
-    [version] = _versioned(data)[dataset]
+def _only_version(data: Path, dataset: str) -> Path:
+    [version] = version_folders(data)[dataset]
     return data / dataset / version
 
 
@@ -72,21 +57,21 @@ def _max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
 @pytest.mark.slow
 def test_two_process_run_is_one_version_and_matches_one_process(micro_project, tmp_path):
     root = micro_project(MICRO)
-    _run(root)
+    run_session(root, PIPELINES)
     one = tmp_path / "one_process_data"
     (root / "data").rename(one)
     for layer in one.iterdir():
         (root / "data" / layer.name).mkdir(parents=True)
-    outside = _files(root) - {f for f in _files(root) if f.startswith("data/")}
+    outside = {f for f in _files(root) if not f.startswith("data/")}
 
-    _run(root, finetune={"num_processes": 2}, unlearn={"num_processes": 2})
+    run_session(root, PIPELINES, finetune={"num_processes": 2}, unlearn={"num_processes": 2})
     two = root / "data"
-    [adapter] = (_latest(two, "06_models/adapters/s0/BC")).rglob("training_metadata.json")
+    [adapter] = (_only_version(two, "06_models/adapters/s0/BC")).rglob("training_metadata.json")
     assert json.loads(adapter.read_text())["num_processes"] == 2  # it went through the launch
 
     # one session: every dataset got exactly one version, the same one
-    versions = _versioned(two)
-    assert versions.keys() == _versioned(one).keys()
+    versions = version_folders(two)
+    assert versions.keys() == version_folders(one).keys()
     assert all(len(v) == 1 for v in versions.values())
     assert len({v[0] for v in versions.values()}) == 1
     # the workers wrote nothing beside the session's saves
@@ -94,12 +79,12 @@ def test_two_process_run_is_one_version_and_matches_one_process(micro_project, t
 
     for dataset in ("06_models/adapters/s0/B", "06_models/adapters/s0/BC",
                     "06_models/unlearned/s0/BC.ga"):  # fmt: skip
-        assert _max_diff(_weights(_latest(one, dataset)), _weights(_latest(two, dataset))) < (
-            WEIGHT_ATOL
-        ), dataset
+        assert _max_diff(
+            _weights(_only_version(one, dataset)), _weights(_only_version(two, dataset))
+        ) < (WEIGHT_ATOL), dataset
     for table in ("07_model_output/train_logs/s0/BC.parquet",
                   "07_model_output/trajectories/s0/BC.ga.parquet"):  # fmt: skip
         name = Path(table).name
-        a = pd.read_parquet(_latest(one, table) / name)
-        b = pd.read_parquet(_latest(two, table) / name)
+        a = pd.read_parquet(_only_version(one, table) / name)
+        b = pd.read_parquet(_only_version(two, table) / name)
         pd.testing.assert_frame_equal(a, b, rtol=LOSS_RTOL)
