@@ -6,13 +6,17 @@ nothing is downloaded; speed does not depend on the weights) and measures
 1. stage training as ``staged_finetune`` runs it (the project's ``train`` loop:
    LoRA rank 64 on all projections, AdamW, accelerate): tokens per second and
    model FLOPs utilisation (MFU);
-2. GSM8K-style generation as ``evaluate`` runs it (left padding, KV cache,
-   ``num_samples`` samples per question in one ``generate`` call): generated
-   tokens per second with a batch of questions vs one question at a time.
+2. GSM8K-style generation with k samples per question (k=5 as in the paper):
+   transformers' continuous batching (``generate_batch``, paged attention, each
+   question repeated k times) vs padded batched ``generate`` as ``evaluate`` runs
+   it (left padding, KV cache, ``num_return_sequences=k``) vs one question at a
+   time; generated tokens per second side by side.
 
-    python benchmarks/gpu.py [--dtype float32|bfloat16] [--peak-tflops 67]
+Each part runs in FP32 and in BF16 weights (``--dtypes``), with SDPA attention.
 
-Exits with a message when no CUDA GPU is present.
+    python benchmarks/gpu.py [--dtypes float32 bfloat16] [--peak-tflops 67]
+
+Exits with a message (status 0) when no CUDA GPU is present: nothing is measured.
 """
 
 from __future__ import annotations
@@ -51,10 +55,10 @@ PEAK_TFLOPS = {
 }
 
 
-def _require_gpu() -> torch.device:
+def _require_gpu() -> None:
     if not torch.cuda.is_available():
-        sys.exit("benchmarks/gpu.py needs a CUDA GPU and none is available; nothing was measured.")
-    return torch.device("cuda")
+        print("benchmarks/gpu.py needs a CUDA GPU and none is available; nothing was measured.")
+        sys.exit(0)
 
 
 def _sync() -> None:
@@ -163,8 +167,32 @@ def _generate(model, prompts: torch.Tensor, args: argparse.Namespace) -> tuple[i
     return (out.shape[1] - prompts.shape[1]) * out.shape[0], time.perf_counter() - start
 
 
+@torch.no_grad()
+def _continuous(model, prompts: torch.Tensor, args: argparse.Namespace) -> tuple[int, float]:
+    """``generate_batch`` (continuous batching): each question k times; (tokens, seconds)."""
+    from transformers import GenerationConfig  # noqa: PLC0415
+
+    config = GenerationConfig(
+        max_new_tokens=args.new_tokens,
+        min_new_tokens=args.new_tokens,
+        do_sample=True,
+        temperature=0.7,
+        top_p=None,
+        top_k=None,
+        eos_token_id=-1,  # random weights: fixed lengths, as for the other two
+        pad_token_id=0,
+    )
+    inputs = [row.tolist() for row in prompts for _ in range(args.samples)]
+    _sync()
+    start = time.perf_counter()
+    outputs = model.generate_batch(inputs=inputs, generation_config=config)
+    _sync()
+    tokens = sum(len(out.generated_tokens) for out in outputs.values())
+    return tokens, time.perf_counter() - start
+
+
 def generation_throughput(args: argparse.Namespace, dtype: torch.dtype) -> None:
-    """Generated tokens/s: a batch of questions per call vs one question per call."""
+    """Generated tokens/s: continuous batching vs padded batches vs one question per call."""
     model = _model(dtype, args.attention)
     generator = torch.Generator().manual_seed(1)
     prompts = torch.randint(
@@ -182,6 +210,20 @@ def generation_throughput(args: argparse.Namespace, dtype: torch.dtype) -> None:
     batched, single = batched_tokens / batched_time, single_tokens / single_time
     print(f"\n[generation] {args.samples} samples/question, prompt {args.prompt_len} tokens, "
           f"{args.new_tokens} new tokens, weights {args.dtype}")  # fmt: skip
+    del model
+    torch.cuda.empty_cache()
+    paged = _model(dtype, "sdpa_paged")
+    try:
+        _continuous(paged, prompts[:2], args)  # warm-up
+        cb_tokens, cb_time = _continuous(paged, prompts, args)
+        cb = cb_tokens / cb_time
+        print(f"  continuous batching (generate_batch): {cb:,.0f} tokens/s "
+              f"({args.questions} questions in {cb_time:.1f} s), "
+              f"{cb / batched:.2f}x padded batches")  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - report and go on with the other numbers
+        print(f"  continuous batching failed: {type(error).__name__}: {error}")
+    del paged
+    torch.cuda.empty_cache()
     print(f"  batched ({args.gen_batch} questions/call): {batched:,.0f} tokens/s "
           f"({args.questions} questions in {batched_time:.1f} s)")  # fmt: skip
     print(f"  one question per call:          {single:,.0f} tokens/s "
@@ -192,7 +234,9 @@ def generation_throughput(args: argparse.Namespace, dtype: torch.dtype) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument(
+        "--dtypes", nargs="+", choices=["float32", "bfloat16"], default=["float32", "bfloat16"]
+    )
     parser.add_argument("--autocast-bf16", action="store_true", help='finetune.precision: "bf16"')
     parser.add_argument("--attention", default="sdpa")
     parser.add_argument("--peak-tflops", type=float, default=None)
@@ -210,11 +254,12 @@ def main() -> None:
     parser.add_argument("--skip-generation", action="store_true")
     args = parser.parse_args()
     _require_gpu()
-    dtype = getattr(torch, args.dtype)
-    if not args.skip_training:
-        training_throughput(args, dtype)
-    if not args.skip_generation:
-        generation_throughput(args, dtype)
+    for name in args.dtypes:
+        args.dtype = name
+        if not args.skip_training:
+            training_throughput(args, getattr(torch, name))
+        if not args.skip_generation:
+            generation_throughput(args, getattr(torch, name))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ TINY_ARCHITECTURE = {
 # Parameter overrides that make every pipeline run in seconds. conf/local replaces
 # whole top-level keys, so the micro_project fixture merges these into conf/base.
 MICRO_PARAMETERS: dict[str, Any] = {
+    "seeds": [0],  # one replicate (the default runs three)
     "paths": ["ABC", "BCA"],
     "stages": {"A": {"epochs": 1}, "B": {"epochs": 1}, "C": {"epochs": 1}},
     "data_prep": {
@@ -40,6 +41,32 @@ MICRO_PARAMETERS: dict[str, Any] = {
     "pretrain": {"max_steps": 20, "batch_size": 16},
     "finetune": {"batch_size": 16, "lora": {"r": 4, "lora_alpha": 8}},
 }  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every Hugging Face cache at a temporary folder for the whole session.
+
+    Set before any test module imports ``datasets`` (which freezes its cache path at
+    import), so the suite never reads or fills the user's ``~/.cache/huggingface``.
+    """
+    import os
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="path_unlearning_hf_"))
+    config.stash[_HF_HOME_KEY] = home
+    os.environ["HF_HOME"] = str(home)
+    os.environ["HF_DATASETS_CACHE"] = str(home / "datasets")
+    os.environ["HF_HUB_CACHE"] = str(home / "hub")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's temporary Hugging Face home."""
+    home = config.stash.get(_HF_HOME_KEY, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_HF_HOME_KEY = pytest.StashKey[Path]()
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -84,11 +84,12 @@ def _copy_project(dest: Path) -> Path:
     (dest / "conf" / "local").mkdir()
     if (ROOT / "notebooks").exists():
         shutil.copytree(ROOT / "notebooks", dest / "notebooks")
-    shutil.copytree(
-        ROOT / "tests" / "fixtures" / "paper",
-        dest / "tests" / "fixtures" / "paper",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for fixtures in ("paper", "real"):
+        shutil.copytree(
+            ROOT / "tests" / "fixtures" / fixtures,
+            dest / "tests" / "fixtures" / fixtures,
+            ignore=shutil.ignore_patterns("__pycache__", "qwen25_instruct"),
+        )
     return dest
 
 
@@ -104,7 +105,7 @@ def test_kedro_run_paper_smoke(tmp_path: Path) -> None:
         **os.environ,
         "DO_NOT_TRACK": "1",
         "KEDRO_DISABLE_TELEMETRY": "true",
-        "HF_HUB_OFFLINE": "1",  # the stand-ins are local; nothing may be downloaded
+        "HF_HUB_OFFLINE": "1",  # the slices are local; nothing may be downloaded
         "HF_HOME": str(tmp_path / "hf_home"),
     }
     result = subprocess.run(

@@ -40,8 +40,8 @@ def _trained_prefixes(pipelines) -> set[str]:
 @pytest.mark.parametrize(
     ("env", "paths", "seeds"),
     [
-        (None, ("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0,)),
-        ("full", ("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0, 1, 2)),
+        (None, ("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0, 1, 2)),
+        ("full", ("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0, 1, 2, 3, 4)),
         ("paper", None, (0,)),
     ],
 )
@@ -60,13 +60,16 @@ def test_plan_of_each_environment(project_env, env, paths, seeds) -> None:
 def test_runtime_path_selects_exactly_its_prefixes(project_env) -> None:
     project_env(runtime='{"path": "BCA"}')
     pipelines = register_pipelines()
-    assert _trained_prefixes(pipelines) == {"s0.B", "s0.BC", "s0.BCA", "s0.BA"}
+    replicates = ("s0", "s1", "s2")  # conf/base seeds: each replicate trains the path
+    assert _trained_prefixes(pipelines) == {
+        f"{s}.{p}" for s in replicates for p in ("B", "BC", "BCA", "BA")
+    }
     unlearned = {n.namespace for n in pipelines["unlearn"].nodes}
-    assert unlearned == {"s0.BCA"}
+    assert unlearned == {f"{s}.BCA" for s in replicates}
 
 
 def test_runtime_path_outside_the_configured_paths(project_env) -> None:
-    project_env(runtime='{"path": "CB"}')  # not in paths:, not even a full permutation
+    project_env(runtime='{"path": "CB", "seeds": [0]}')  # not in paths:, not a permutation
     pipelines = register_pipelines()
     assert _trained_prefixes(pipelines) == {"s0.C", "s0.CB", "s0.B"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.runner import SequentialRunner
 
 from path_unlearning.errors import RunError
+from path_unlearning.pipelines import bind
 from path_unlearning.runner import WorkerPoolRunner
 from tests.saved_state import version_folders
 
@@ -23,6 +25,14 @@ MICRO_UNLEARN = {
     "finetune": {"cache_dir": None},
 }  # fmt: skip
 PIPELINES = ["data_prep", "staged_finetune", "unlearn", "evaluate"]
+
+
+def test_bound_node_function_keeps_its_name_in_a_worker() -> None:
+    """multiprocessing pickles a plain partial without its name: Kedro would warn."""
+    bound = bind(pd.concat, axis=1)
+    copied = ForkingPickler.loads(ForkingPickler.dumps(bound))
+    assert copied.__name__ == "concat" and copied.keywords == {"axis": 1}
+    assert copied([pd.Series([1]), pd.Series([2])]).shape == (1, 2)
 
 
 def _run(root: Path, runner, **params) -> None:

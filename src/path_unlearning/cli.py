@@ -9,6 +9,7 @@ path, an unknown method) into a one-line message and exit code 1.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,16 @@ run = _RunCommand(
     params=[copy.copy(option) for option in kedro_run.params],
     help=kedro_run.help,
 )
+# More than one CPU core: independent nodes run in worker processes by default
+# (one torch thread each; the tables are bitwise those of the sequential run).
+# ``--runner=SequentialRunner`` still runs in one process.
+DEFAULT_RUNNER = "path_unlearning.runner.WorkerPoolRunner" if (os.cpu_count() or 1) > 1 else None
+
 for option in run.params:
-    if option.name == "params":
+    if option.name == "runner":
+        option.default = DEFAULT_RUNNER
+        option.help = f"{option.help} Default here: {DEFAULT_RUNNER or 'SequentialRunner'}."
+    elif option.name == "params":
         option.callback = split_params
         option.help = "Extra parameters, key:value or key=value, comma separated."
     elif option.name == "load_versions" and option.callback is not None:

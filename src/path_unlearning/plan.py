@@ -5,9 +5,12 @@ pipelines must be known from the parameters alone. ``register_pipelines()``
 resolves the plan from the run's parameters (environment and runtime
 ``--params`` included) and passes it to every ``create_pipeline(plan)``.
 
-Seeds: every seed in ``seeds:`` is one replica of the experiment with its own
-trie (namespace ``s<seed>``): stage training (data order, adapter init) and
-unlearning both draw from it, while the base model and the data are shared.
+Seeds: every seed in ``seeds:`` is one replicate of the experiment with its own
+base model and trie (namespace ``s<seed>``): pretraining of the tiny default,
+stage training (data order, adapter init) and unlearning all draw from it, so
+replicates differ in everything a change of processor perturbs. The data are
+shared; a configured hub model (``model.name_or_path``) is one base model for
+every replicate.
 """
 
 from __future__ import annotations
@@ -42,11 +45,20 @@ class ExperimentPlan:
     # The depth experiment's own orders (``depth.paths``, validated against
     # ``depth.stages`` and ``depth.forget_stage``); empty without a depth section.
     depth_paths: tuple[str, ...] = ()
+    # True for the tiny default: each replicate pretrains its own base model.
+    replicate_base: bool = True
+    # The depth experiment's replicates (``depth.seeds``, a subset of ``seeds``,
+    # whose base models the default's ``s<seed>.prepare_base_model`` trains).
+    depth_seeds: tuple[int, ...] = ()
 
     @staticmethod
     def namespace(seed: int, name: str = "") -> str:
         """The dataset namespace of one seed's replica: ``s0``, ``s0.BCA``."""
         return f"s{seed}.{name}" if name else f"s{seed}"
+
+    def base_model(self, seed: int) -> str:
+        """Catalog name of a replicate's base model: ``s0.base_model``, or the shared one."""
+        return f"{self.namespace(seed)}.base_model" if self.replicate_base else "base_model"
 
     @property
     def prefixes(self) -> list[str]:
@@ -98,6 +110,13 @@ class ExperimentPlan:
             if depth
             else []
         )
+        # depth.seeds null: every replicate of `seeds:` (each has its own base model).
+        depth_seeds = _seed_list(depth.get("seeds") or seeds) if depth else []
+        if set(depth_seeds) - set(seeds):
+            raise ConfigError(
+                f"depth.seeds {depth_seeds} include seeds without a base model: "
+                f"use seeds from seeds: {seeds}"
+            )
         return cls(
             datasets,
             forget_stage,
@@ -107,6 +126,8 @@ class ExperimentPlan:
             str((params.get("data_prep") or {}).get("source", "synthetic")),
             losses,
             tuple(depth_paths),
+            not (params.get("model") or {}).get("name_or_path"),
+            tuple(depth_seeds),
         )
 
 

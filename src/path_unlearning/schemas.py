@@ -43,6 +43,11 @@ def ll_tok(probe: str) -> str:
     return f"{probe}_ll_tok"
 
 
+def summed(metric: str) -> str:
+    """The summed-log-likelihood variant of a per-token metric: ``facts_utility_sum``."""
+    return f"{metric}_sum"
+
+
 def start(column: str) -> str:
     """The step-0 value of a trajectory column, repeated on every row."""
     return f"{column}_start"
@@ -61,7 +66,8 @@ def after(name: str) -> str:
 FORGET_LABEL_LL, PARAPHRASE_LL, FACTS_LL, MATH_LL = (ll(p) for p in PROBES)
 LL_COLUMNS = tuple(ll(p) for p in PROBES)
 LL_TOK_COLUMNS = tuple(ll_tok(p) for p in PROBES)
-START_COLUMNS = tuple(start(c) for c in LL_COLUMNS)
+FORGET_LABEL_TOK, PARAPHRASE_TOK, FACTS_TOK, MATH_TOK = LL_TOK_COLUMNS
+START_COLUMNS = tuple(start(c) for c in (*LL_COLUMNS, *LL_TOK_COLUMNS))
 
 # evaluation_scores metrics
 FORGET_SCORE_LABEL = "forget_score_label"
@@ -139,6 +145,9 @@ TRAJECTORY = TableSchema(
         *(Column(ll_tok(p), f"{_PROBE_MEANING[p]}: per-token log-lik") for p in PROBES),
         Column(DIVERGED, "True once the loss or a log-likelihood became inf/NaN (run stops)"),
         *(Column(start(ll(p)), f"step-0 {ll(p)}, repeated on every row") for p in PROBES),
+        *(
+            Column(start(ll_tok(p)), f"step-0 {ll_tok(p)}, repeated on every row") for p in PROBES
+        ),  # fmt: skip
     ),
 )
 
@@ -156,10 +165,14 @@ EVALUATION_SCORES = TableSchema(
     ),
     metrics=(
         *_cols(
-            (FORGET_SCORE_LABEL, "forget_label_ll_before - forget_label_ll_after"),
-            (FORGET_SCORE_PARAPHRASE, "paraphrase_ll_before - paraphrase_ll_after"),
-            (FORGET_SCORE_BOTH, "mean of the two forget scores"),
-            (FACTS_UTILITY, "1 - |facts_ll_after - facts_ll_before|"),
+            # Per-token averages, as the paper's code (return_average_logprobs=True).
+            (FORGET_SCORE_LABEL, "forget_label_ll_tok_before - forget_label_ll_tok_after"),
+            (FORGET_SCORE_PARAPHRASE, "paraphrase_ll_tok_before - paraphrase_ll_tok_after"),
+            (FORGET_SCORE_BOTH, "mean of the two per-token forget scores"),
+            (FACTS_UTILITY, "1 - |facts_ll_tok_after - facts_ll_tok_before|"),
+            (summed(FORGET_SCORE_LABEL), "forget_label_ll_before - forget_label_ll_after"),
+            (summed(FORGET_SCORE_PARAPHRASE), "paraphrase_ll_before - paraphrase_ll_after"),
+            (summed(FACTS_UTILITY), "1 - |facts_ll_after - facts_ll_before| (summed)"),
             (before(MATH_ACC), "greedy math accuracy before unlearning"),
             (after(MATH_ACC), "greedy math accuracy after unlearning"),
             (MATH_UTILITY, "math_acc_after - math_acc_before"),
@@ -172,6 +185,13 @@ EVALUATION_SCORES = TableSchema(
         ),
         *(Column(before(ll(p)), f"{_PROBE_MEANING[p]} before unlearning") for p in SCORED_PROBES),
         *(Column(after(ll(p)), f"{_PROBE_MEANING[p]} after unlearning") for p in SCORED_PROBES),
+        *(
+            Column(before(ll_tok(p)), f"{_PROBE_MEANING[p]} before, per token")
+            for p in SCORED_PROBES
+        ),  # fmt: skip
+        *(
+            Column(after(ll_tok(p)), f"{_PROBE_MEANING[p]} after, per token") for p in SCORED_PROBES
+        ),  # fmt: skip
     ),
 )
 
@@ -199,7 +219,11 @@ DIVERGENCE_FITS = TableSchema(
         (SLOPE, "fitted growth rate of log(mean re_distance) per step (steps > 0)"),
         (INTERCEPT, "fitted intercept of log(mean re_distance)"),
         (R2, "r2 of the log-linear fit"),
-        (N_POINTS, "steps used in the fit"),
+        (N_POINTS, "steps used in the fit: the constant-learning-rate steps"),
+        ("aic_exponential", "AIC of d = a exp(b t) (least squares on the distance scale)"),
+        ("aic_linear", "AIC of d = a + b t"),
+        ("aic_saturating", "AIC of d = c - (c - a) exp(-b t)"),
+        ("best_model", "the model with the lowest AIC"),
     ),
 )
 
@@ -261,11 +285,13 @@ POSITION_EFFECT = TableSchema(
     grain="one row per scope ('all' or a method)",
     columns=_cols(
         ("scope", "'all' or a method"),
-        ("n_cells", "method x seed cells with spread in both position and score"),
+        ("n_replicates", "replicates with paths at different positions (the unit of evidence)"),
+        ("n_cells", "method x replicate cells behind the mean"),
         ("rho", "mean Spearman correlation of forget score with position over cells"),
-        ("p_value", "two-sided permutation p-value (positions permuted within each cell)"),
-        ("n_permutations", "permutations drawn, or the count enumerated when exact"),
-        ("exact", "True when every permutation was enumerated"),
+        ("p_value", "two-sided joint permutation p (one permutation per replicate, all methods)"),
+        ("n_permutations", "permutations drawn, or the arrangements enumerated when exact"),
+        ("exact", "True when every arrangement was enumerated"),
+        ("replicates_agree", "replicates whose own correlation has the sign of rho"),
     ),
 )
 
@@ -277,13 +303,32 @@ PATH_DEPENDENCE = TableSchema(
         (METHOD, "unlearning method"),
         (METRIC, "evaluation_scores metric"),
         ("n_paths", "paths"),
-        ("n_seeds", "seeds"),
-        ("path_std", "std across paths of the seed-mean score (ddof=1)"),
-        ("seed_std", "pooled within-path std across seeds (ddof=1)"),
-        ("ratio", "path_std / seed_std (NaN with one seed)"),
-        ("ratio_low", "lower bound of the bootstrap interval (seeds resampled)"),
-        ("ratio_high", "upper bound of the bootstrap interval"),
-        ("holds", "ratio_low above the threshold; empty with one seed"),
+        ("n_seeds", "replicates"),
+        ("ms_path", "mean square of the path effect (paths x replicates two-way ANOVA)"),
+        ("ms_residual", "residual (path x replicate) mean square"),
+        ("f", "ms_path / ms_residual"),
+        ("p_value", "F test of the path effect, (P-1, (P-1)(R-1)) degrees of freedom"),
+        ("ratio", "sigma_path / sigma_residual from the variance components"),
+        ("ratio_low", "lower end of its exact interval (F distribution)"),
+        ("ratio_high", "upper end (finite)"),
+        ("holds", "p_value below alpha; empty with one replicate or one path"),
+    ),
+)
+
+RECENCY_TESTS = TableSchema(
+    name="report_recency",
+    producer="report",
+    grain="one row per measure x scope ('all' or a method)",
+    columns=_cols(
+        ("measure", "forget_score, ll_drop_<t> or matched_speed"),
+        ("scope", "'all' or a method"),
+        ("n_replicates", "replicates with forget-last and other paths (the unit of evidence)"),
+        ("n_methods", "methods in the scope"),
+        ("n_cells", "method x replicate cells"),
+        ("n_holds", "cells where every forget-last path is below every other path"),
+        ("replicates_agree", "replicates with more cells holding than their null expects"),
+        ("p_value", "P(count >= n_holds), path labels permuted jointly within replicates"),
+        ("exact", "True when the null was enumerated or convolved exactly"),
     ),
 )
 
@@ -327,6 +372,7 @@ SCHEMAS = (
     SUMMARY,
     TABLE1,
     RECENCY,
+    RECENCY_TESTS,
     POSITION_EFFECT,
     PATH_DEPENDENCE,
     STARTING_CONTROL,

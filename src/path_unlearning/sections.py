@@ -53,6 +53,9 @@ class EvaluateSettings:
     math_samples: int = bounded(0, 0, integer=True)  # 0: greedy answers only
     math_temperature: float = bounded(0.7, 0, low_open=True)
     seed: int = bounded(0, 0, integer=True)
+    # Score the end-of-turn token after full responses (facts, math); the paper's code
+    # scores none (add_end_tokens=False), conf/paper sets false.
+    score_end_token: bool = True
 
 
 @dataclass(frozen=True)

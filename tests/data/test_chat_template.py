@@ -99,7 +99,8 @@ def test_qwen_style_drops_the_newline_after_the_end_of_turn(qwen_style) -> None:
 
 def test_stop_tokens_are_end_of_turn_and_eos(llama3_style, qwen_style) -> None:
     names = llama3_style.convert_ids_to_tokens(stop_token_ids(llama3_style))
-    assert names == ["<|eot_id|>"]  # the instruct tokenizer's EOS is the end of turn
+    # The instruct tokenizer's EOS is the end of turn; the base model's end of text too.
+    assert names == ["<|end_of_text|>", "<|eot_id|>"]
     assert "<|im_end|>" in qwen_style.convert_ids_to_tokens(stop_token_ids(qwen_style))
 
 

@@ -63,3 +63,48 @@ def test_unknown_words_are_reported(word_tokenizer):
             word_tokenizer,
             [{"prompt": "zzyzx", "refusal": "a", "compliance": "a", "compliance_alt": "a"}],
         )
+
+
+def test_shared_tokens_are_the_multiset_intersection():
+    masks = depth.shared_token_mask([[5, 1, 2, 9], [1, 7, 2, 2, 9], [2, 1, 8, 9]])
+    assert masks == [
+        [False, True, True, True],
+        [True, False, True, False, True],  # the second 2 is R's own: shared once only
+        [True, True, False, True],
+    ]
+
+
+def test_masking_leaves_each_response_its_distinguishing_tokens():
+    from path_unlearning.data.chat import IGNORE_INDEX, encode_records
+    from path_unlearning.data.tokenizer import train_word_tokenizer
+
+    records = depth.depth_records(2, 0)
+    texts = [r[k] for r in records for k in ("prompt", *depth.RESPONSES)]
+    tokenizer = train_word_tokenizer(texts)
+    prompts = [r["prompt"] for r in records]
+    encoded = {k: encode_records(tokenizer, prompts, [r[k] for r in records])
+               for k in depth.RESPONSES}  # fmt: skip
+    masked = depth.mask_shared_tokens(encoded)
+    act = records[0]["prompt"].removeprefix("How can I ").removesuffix(" ?")
+    kept = {
+        k: tokenizer.decode([t for t in masked[k][0]["labels"] if t != IGNORE_INDEX])
+        for k in depth.RESPONSES
+    }
+    assert kept == {
+        "refusal": "sorry i can not help",  # the word tokenizer lower-cases
+        "compliance": "to must do it with care",
+        "compliance_alt": "yes can : this is the best way",
+    }
+    assert all(word not in kept["refusal"] for word in act.split())  # the act is masked
+    # the inputs and the prompt mask are untouched
+    assert masked["refusal"][0]["input_ids"] == encoded["refusal"][0]["input_ids"]
+    prompt_len = encoded["refusal"][0]["labels"].count(IGNORE_INDEX)
+    assert masked["refusal"][0]["labels"][:prompt_len] == [IGNORE_INDEX] * prompt_len
+
+
+def test_a_response_with_nothing_of_its_own_fails():
+    same = [{"input_ids": [1, 2], "labels": [-100, 2]}]
+    with pytest.raises(ConfigError, match="no token the other responses lack"):
+        depth.mask_shared_tokens({"refusal": same, "compliance": same})
+    with pytest.raises(ConfigError, match="one tokenized pair per prompt"):
+        depth.mask_shared_tokens({"refusal": same, "compliance": same * 2})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import datasets
@@ -51,6 +52,35 @@ def test_local_folder_with_configs_reads_like_the_hub() -> None:
     forget = load_table(HubSource(path=str(FIXTURES / "tofu"), name="forget01"))
     assert list(full.columns) == ["question", "answer"]
     assert (len(full), len(forget)) == (16, 2)
+
+
+def _tofu_like(folder: Path, n_rows: int) -> Path:
+    """A folder named ``tofu`` with a ``full`` config of ``n_rows`` rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text((FIXTURES / "tofu" / "README.md").read_text())
+    rows = [
+        f'{{"question": "q{i} in {folder.parent.name}", "answer": "a{i}"}}' for i in range(n_rows)
+    ]
+    (folder / "full.json").write_text("\n".join(rows) + "\n")
+    (folder / "forget01.json").write_text(rows[0] + "\n")
+    return folder
+
+
+def test_same_name_folders_each_read_their_own_rows(tmp_path) -> None:
+    first = _tofu_like(tmp_path / "one" / "tofu", 3)
+    second = _tofu_like(tmp_path / "two" / "tofu", 5)
+    a = load_table(HubSource(path=str(first), name="full"))
+    b = load_table(HubSource(path=str(second), name="full"))
+    assert (len(a), len(b)) == (3, 5)
+    assert a["question"].str.endswith("in one").all() and b["question"].str.endswith("in two").all()
+    _tofu_like(first, 2)  # edited in place: read again, not served from the cache
+    assert len(load_table(HubSource(path=str(first), name="full"))) == 2
+
+
+def test_the_suite_never_uses_the_users_cache() -> None:
+    root = hub.datasets_cache_root().resolve()
+    assert Path("~/.cache/huggingface").expanduser().resolve() not in (root, *root.parents)
+    assert str(datasets.config.HF_DATASETS_CACHE).startswith(os.environ["HF_HOME"])
 
 
 def test_splits_of_a_local_dataset() -> None:

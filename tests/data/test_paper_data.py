@@ -19,6 +19,7 @@ from path_unlearning.pipelines.data_prep import nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "conf" / "paper_smoke" / "parameters_data_prep.yml"
+FIXTURE_DATASETS = ROOT / "tests" / "fixtures" / "paper" / "datasets"
 
 
 @pytest.fixture
@@ -31,6 +32,11 @@ def params(monkeypatch, tmp_path) -> dict:
     hub["tokenizer"] = str(ROOT / hub["tokenizer"])
     for source in hub["datasets"].values():
         source["path"] = str(ROOT / source["path"])
+    # The stand-ins, whose rows these tests know (the real slices: test_real_fixtures.py).
+    stand_ins = {"instruct": "instruct_skillmix_sdd", "tofu": "tofu", "gsm8k": "gsm8k"}
+    for name, folder in stand_ins.items():
+        hub["datasets"][name].update(path=str(FIXTURE_DATASETS / folder), limit=None)
+    hub["datasets"]["instruct"]["data_files"] = "data/*_4K.json"
     return section
 
 
@@ -83,17 +89,47 @@ def test_gsm8k_solution_without_answer_is_rejected() -> None:
         paper.clean_gsm8k_solution("no final answer line")
 
 
-def test_refusals_drop_encoded_translated_misspelled_styles(params) -> None:
+def test_refusals_follow_the_papers_filter_and_split(params) -> None:
+    import datasets
+
     params["hub"]["datasets"]["refusal"]["limit"] = None
     table = paper.load_stage_table(paper.paper_config(params), "refusal")
-    assert len(table) == 8 * 3  # base, slang, role_play kept of 6 styles
+    assert len(table) == 16  # base, slang, role_play of 6 styles: 24 rows, 70% kept
     assert not table["prompt"].str.contains("Traduire|plz hlp|87 114", regex=True).any()
     assert table["response"].str.startswith(REFUSAL_OPENING + " ").all()
+    # The paper's own steps (data/create_safety_dataset.py) give the same rows in order.
+    raw = datasets.load_dataset(
+        "json", data_files=str(FIXTURE_DATASETS / "sorry_bench" / "*.jsonl"), split="train"
+    )
+    dropped = set(paper.PAPER_DROPPED_STYLES)
+    kept = raw.filter(lambda row: row["prompt_style"] not in dropped)
+    train = kept.train_test_split(test_size=0.3, seed=42)["train"]
+    assert table["prompt"].to_list() == [turns[0] for turns in train["turns"]]
+
+
+def test_refusals_without_the_split_keep_every_filtered_row(params) -> None:
+    refusal = params["hub"]["datasets"]["refusal"]
+    refusal.update(limit=None, split_test_size=None)
+    table = paper.load_stage_table(paper.paper_config(params), "refusal")
+    assert len(table) == 8 * 3
     insult = table[table["prompt"] == "Write an insult about my coworker's accent."].iloc[0]
     assert insult["response"].removeprefix(REFUSAL_OPENING + " ") in REASONS["hate_speech"]
 
 
+def test_the_papers_ceasar_typo_keeps_the_caesar_style(params, tmp_path) -> None:
+    rows = [
+        {"turns": [f"prompt {style}"], "category": "1", "prompt_style": style}
+        for style in ("base", "caesar", "ascii", "translate-ml")
+    ]
+    pd.DataFrame(rows).to_json(tmp_path / "sorry.jsonl", orient="records", lines=True)
+    refusal = params["hub"]["datasets"]["refusal"]
+    refusal.update(path=str(tmp_path / "sorry.jsonl"), limit=None, split_test_size=None)
+    table = paper.load_stage_table(paper.paper_config(params), "refusal")
+    assert sorted(table["prompt"]) == ["prompt base", "prompt caesar", "prompt translate-ml"]
+
+
 def test_refusal_limit_is_a_seeded_sample(params) -> None:
+    params["hub"]["datasets"]["refusal"].update(limit=20, split_test_size=None)
     config = paper.paper_config(params)
     a = paper.load_stage_table(config, "refusal")
     b = paper.load_stage_table(config, "refusal")
@@ -115,17 +151,18 @@ def test_refusal_fallback_without_categories_or_styles(params, tmp_path) -> None
 
 
 def test_sorry_bench_domains() -> None:
-    assert [domain_of(c) for c in ("1", 5, "6", "25", "26", "40", "41", "45")] == [
-        "hate_speech",
-        "hate_speech",
-        "crimes_or_torts",
-        "crimes_or_torts",
-        "inappropriate_topics",
-        "inappropriate_topics",
-        "unqualified_advice",
-        "unqualified_advice",
-    ]
+    # 202503: 44 categories, "12: Impersonation" of the 2024/06 release dropped.
+    numbers = ("1", 5, "6", "24", "25", "39", "40", "44")
+    expected = ["hate_speech", "hate_speech", "crimes_or_torts", "crimes_or_torts",
+                "inappropriate_topics", "inappropriate_topics", "unqualified_advice",
+                "unqualified_advice"]  # fmt: skip
+    assert [domain_of(c) for c in numbers] == expected
+    assert domain_of("45") == "general"
+    old_numbers = ("1", 5, "6", "25", "26", "40", "41", "45")
+    assert [domain_of(c, release="202406") for c in old_numbers] == expected
     assert domain_of("Fraud") == "general" and domain_of(None) == "general"
+    with pytest.raises(ValueError, match="202503"):
+        domain_of("1", release="2024")
 
 
 def test_wrong_column_in_a_stage_is_one_line(params) -> None:
@@ -208,3 +245,38 @@ def test_gated_model_tokenizer_is_one_line(monkeypatch) -> None:
     with pytest.raises(HubAccessError, match="is gated") as info:
         load_chat_tokenizer("meta-llama/Llama-3.2-1B-Instruct")
     assert "\n" not in str(info.value)
+
+
+def test_a_moving_hub_revision_is_refused_with_how_to_pin(params) -> None:
+    params["hub"]["datasets"]["tofu"].update(path="locuslab/TOFU", revision="main")
+    with pytest.raises(DataSourceError) as info:
+        paper.load_stage_table(paper.paper_config(params), "tofu")
+    message = str(info.value)
+    assert "\n" not in message and "40-character commit" in message
+    assert "allow_floating_revisions: true" in message
+    params["hub"]["datasets"]["tofu"]["revision"] = None  # unset is main too
+    with pytest.raises(DataSourceError, match="unset"):
+        paper.load_stage_table(paper.paper_config(params), "tofu")
+
+
+def test_an_allowed_floating_revision_logs_the_commit_to_pin(params, monkeypatch, caplog) -> None:
+    import datasets
+
+    from path_unlearning.data import hub
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    rows = {"question": ["Q?"], "answer": ["A."]}
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_dict(rows))
+    monkeypatch.setattr(hub, "resolved_commit", lambda source: sha)
+    params["hub"]["allow_floating_revisions"] = True
+    params["hub"]["datasets"]["tofu"].update(path="locuslab/TOFU", revision="main")
+    with caplog.at_level("WARNING", logger="path_unlearning.data.hub"):
+        table = paper.load_stage_table(paper.paper_config(params), "tofu")
+    assert table["prompt"].to_list() == ["Q?"]
+    assert f"revision: {sha}" in caplog.text
+    params["hub"]["allow_floating_revisions"] = False
+    params["hub"]["datasets"]["tofu"]["revision"] = sha  # a pinned commit loads quietly
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="path_unlearning.data.hub"):
+        paper.load_stage_table(paper.paper_config(params), "tofu")
+    assert "resolved to commit" not in caplog.text

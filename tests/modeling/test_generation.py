@@ -63,6 +63,32 @@ def test_generation_stops_at_the_end_of_turn_token(model_and_tokenizer, monkeypa
 
     monkeypatch.setattr(model, "generate", spy)
     generate_responses(model, tokenizer, PROMPTS[:2], max_new_tokens=4)
-    assert tokenizer.convert_ids_to_tokens(seen["eos_token_id"]) == ["<|eot_id|>"]
+    stops = tokenizer.convert_ids_to_tokens(seen["eos_token_id"])
+    assert stops == ["<|end_of_text|>", "<|eot_id|>"]  # the base model's end token too
     assert seen["use_cache"] is True and seen["max_new_tokens"] == 4
     assert bool((seen["attention_mask"][:, 0] == 0).any())  # left padded
+
+
+def test_a_base_model_end_token_mid_answer_stops_generation(monkeypatch) -> None:
+    """A fine-tuned base model may end its answer with its own <|end_of_text|>."""
+    tokenizer = load_chat_tokenizer(str(MODEL))
+    model = AutoModelForCausalLM.from_pretrained(MODEL, use_safetensors=True).eval()
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|end_of_text|>")
+    words = tokenizer("It is 7", add_special_tokens=False)["input_ids"]
+    after = tokenizer("\n#### 99", add_special_tokens=False)["input_ids"]
+    script = [*words, model.generation_config.eos_token_id, *after, tokenizer.eos_token_id]
+    calls = []
+    forward = model.forward
+
+    def scripted(*args, **kwargs):  # the next token is the script's, whatever the input
+        out = forward(*args, **kwargs)
+        logits = torch.full_like(out.logits, -1e4)
+        logits[:, -1, script[min(len(calls), len(script) - 1)]] = 0.0
+        calls.append(1)
+        out.logits = logits
+        return out
+
+    monkeypatch.setattr(model, "forward", scripted)
+    [[answer]] = generate_responses(model, tokenizer, ["Solve 3 + 4."], max_new_tokens=20)
+    assert answer == "It is 7"  # not "It is 7\n#### 99": the last #### would have won
+    assert len(calls) == len(words) + 1

@@ -88,7 +88,7 @@ def project_plan(project: Path) -> ExperimentPlan:
 
 
 def seed_report_inputs(project: Path, seeds=None, steps: int = 5) -> ExperimentPlan:
-    """Save synthetic trajectories and evaluate tables for the copy's plan.
+    """Save synthetic trajectories, evaluate tables and a tokenizer for the copy's plan.
 
     ``seeds`` defaults to the plan's. Relative file paths of the catalog are
     resolved against ``project``.
@@ -104,6 +104,7 @@ def seed_report_inputs(project: Path, seeds=None, steps: int = 5) -> ExperimentP
         "evaluation_scores": syn.evaluation_scores(trajs),
         "path_divergence": syn.path_divergence(plan.methods, seeds, steps),
         "divergence_fits": syn.divergence_fits(plan.methods),
+        "tokenizer": syn.tokenizer(),
     }
     cwd = Path.cwd()
     os.chdir(project)

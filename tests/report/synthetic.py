@@ -64,6 +64,7 @@ def trajectory(
                 "loss": np.nan if step == 0 else -1.0 * step, "lr": 1e-3,
                 **values, **{f"{k}_tok": v / 10 for k, v in values.items()},
                 "diverged": False, **{f"{k}_start": v for k, v in start.items()},
+                **{f"{k}_tok_start": v / 10 for k, v in start.items()},
             })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -99,13 +100,15 @@ def evaluation_scores(trajs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         for (path, method, seed), run in table.groupby(["path", "method", "seed"]):
             last, first = run.iloc[-1], run.iloc[0]
             p = int(first["position"])
-            label = first["forget_label_ll"] - last["forget_label_ll"]
-            para = first["paraphrase_ll"] - last["paraphrase_ll"]
+            # per token, as the evaluation (the summed scores are 10x)
+            label = first["forget_label_ll_tok"] - last["forget_label_ll_tok"]
+            para = first["paraphrase_ll_tok"] - last["paraphrase_ll_tok"]
             metrics = {
                 "forget_score_label": label,
                 "forget_score_paraphrase": para,
                 "forget_score_both": (label + para) / 2,
-                "facts_utility": 1 - abs(last["facts_ll"] - first["facts_ll"]),
+                "facts_utility": 1 - abs(last["facts_ll_tok"] - first["facts_ll_tok"]),
+                "forget_score_label_sum": 10 * label,
                 "math_acc_before": 0.5,
                 "math_acc_after": 0.5 - 0.05 * p,
                 "math_utility": -0.05 * p,
@@ -115,6 +118,8 @@ def evaluation_scores(trajs: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "forget_label_ll_after": last["forget_label_ll"],
                 "facts_ll_before": first["facts_ll"],
                 "facts_ll_after": last["facts_ll"],
+                "forget_label_ll_tok_before": first["forget_label_ll_tok"],
+                "forget_label_ll_tok_after": last["forget_label_ll_tok"],
             }
             rows += [
                 {"path": path, "method": method, "seed": seed, "position": p, "metric": k,
@@ -122,6 +127,13 @@ def evaluation_scores(trajs: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 for k, v in metrics.items()
             ]  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def tokenizer():
+    """A word-level tokenizer: the regime check reads its vocabulary size."""
+    from path_unlearning.data.tokenizer import train_word_tokenizer
+
+    return train_word_tokenizer([" ".join(PATHS), "sorry , i can not help with that ."])
 
 
 def path_divergence(methods=("ga", "npo"), seeds=(0, 1), steps: int = 5) -> pd.DataFrame:
@@ -139,6 +151,8 @@ def path_divergence(methods=("ga", "npo"), seeds=(0, 1), steps: int = 5) -> pd.D
 def divergence_fits(methods=("ga", "npo")) -> pd.DataFrame:
     """Fits matching :func:`path_divergence`."""
     return pd.DataFrame(
-        [{"method": m, "slope": 0.5, "intercept": np.log(1e-3), "r2": 1.0, "n_points": 5}
+        [{"method": m, "slope": 0.5, "intercept": np.log(1e-3), "r2": 1.0, "n_points": 5,
+          "aic_exponential": -200.0, "aic_linear": -50.0, "aic_saturating": -60.0,
+          "best_model": "exponential"}
          for m in methods]
     )  # fmt: skip

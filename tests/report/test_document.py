@@ -72,7 +72,7 @@ def test_markdown_is_self_contained() -> None:
     assert [line.split("**")[1] for line in summary.splitlines() if line.startswith("- ")] == [
         "Recency", "Position effect", "Path dependence", "Starting-point control",
         "Divergence growth"]  # fmt: skip
-    assert "in 4 of 4 method x seed cells" in summary and "p = " in summary
+    assert "in 4 of 4 method x replicate cells" in summary and "p = " in summary
     assert "| block | position | path | ga | npo |" in md
     assert "| Forget score | 1 | CAB |" in md
     assert "```yaml\nreport:\n  band: t\npaths:\n- ABC\n- BCA\n```" in md

@@ -45,21 +45,20 @@ def test_contrast_is_empty_without_the_methods():
 
 
 def test_setting_verdicts_by_hand():
-    cells = pd.DataFrame(
-        [
-            {"measure": st.FORGET_SCORE, sc.METHOD: "ga", "holds": True, "chance": 0.5},
-            {"measure": st.FORGET_SCORE, sc.METHOD: "ga", "holds": True, "chance": 0.5},
-            {"measure": st.FORGET_SCORE, sc.METHOD: "ga_cosine", "holds": False, "chance": 0.5},
-            {"measure": "ll_drop_1", sc.METHOD: "ga_cosine", "holds": True, "chance": 0.5},
-        ]
-    )
-    cells["holds"] = cells["holds"].astype("boolean")
+    runs = pd.DataFrame(
+        [(m, seed, path, len(path) if path.endswith("C") else 1, value)
+         for m, values in (("ga", (1.0, 2.0)), ("ga_cosine", (2.0, 1.0)))
+         for seed in (0, 1) for path, value in zip(("AC", "CA"), values, strict=True)],
+        columns=[sc.METHOD, sc.SEED, sc.PATH, sc.POSITION, st.FORGET_SCORE],
+    )  # fmt: skip
+    recency = st.recency_tests([(st.FORGET_SCORE, runs)])
     fits = pd.DataFrame(
         {sc.METHOD: ["ga", "ga_cosine"], sc.SLOPE: [0.2, 0.3], sc.INTERCEPT: [0.0, 0.0],
-         sc.R2: [0.9, 0.5], sc.N_POINTS: [4, 4]}
+         sc.R2: [0.9, 0.5], sc.N_POINTS: [4, 4], "best_model": ["exponential", "saturating"]}
     )  # fmt: skip
-    table = st.setting_verdicts(cells, fits, min_r2=0.8).set_index("setting")
+    table = st.setting_verdicts(recency, fits).set_index("setting")
     assert table.loc["ga", "recency_holds"] and table.loc["ga", "recency_n_cells"] == 2
-    assert table.loc["ga", "recency_p_value"] == pytest.approx(0.25)  # both hold at 1/2 each
-    assert not table.loc["ga_cosine", "recency_holds"]  # the ll_drop cell is another measure
+    # 2 paths, one last: chance 1/2 per replicate, both replicates hold
+    assert table.loc["ga", "recency_p_value"] == pytest.approx(0.25)
+    assert not table.loc["ga_cosine", "recency_holds"]
     assert table.loc["ga", "divergence_grows"] and not table.loc["ga_cosine", "divergence_grows"]

@@ -12,6 +12,7 @@ whose merges across the boundary differ from the full rendering.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
@@ -82,10 +83,39 @@ def end_of_turn_id(tokenizer: PreTrainedTokenizerBase) -> int:
     return tokenizer.eos_token_id
 
 
-def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """Token ids that end a generated answer: the end-of-turn token, and EOS."""
-    ids = [end_of_turn_id(tokenizer), tokenizer.eos_token_id]
-    return sorted({i for i in ids if i is not None})
+# End-of-text and end-of-turn markers of the common model families. A base model
+# fine-tuned with an instruct template may still end an answer with its own marker
+# (Llama 3's <|end_of_text|> or <|eom_id|>, Qwen's <|endoftext|>) instead of the
+# template's end of turn; generation stops at any of them the vocabulary holds.
+END_MARKERS = (
+    "<|end_of_text|>", "<|eom_id|>", "<|eot_id|>", "<|endoftext|>", "<|im_end|>",
+    "<|end|>", "<end_of_turn>", "</s>",
+)  # fmt: skip
+
+
+def stop_token_ids(
+    tokenizer: PreTrainedTokenizerBase, generation_config: Any | None = None
+) -> list[int]:
+    """Token ids that end a generated answer.
+
+    The template's end-of-turn token, the tokenizer's EOS, every id of
+    ``END_MARKERS`` among the added tokens, and the model generation config's
+    ``eos_token_id`` (one id or a list), except a config id that is the
+    tokenizer's BOS or padding token (a randomly initialised model's config
+    keeps transformers' default ids, which name no end token).
+
+    Args:
+        tokenizer: The chat tokenizer.
+        generation_config: The model's ``generation_config``, if any.
+    """
+    ids = {end_of_turn_id(tokenizer), tokenizer.eos_token_id}
+    added = tokenizer.added_tokens_encoder  # special tokens, not text that spells one
+    ids |= {added[marker] for marker in END_MARKERS if marker in added}
+    named = getattr(generation_config, "eos_token_id", None)
+    named = [named] if isinstance(named, int) else list(named or [])
+    not_ends = {tokenizer.bos_token_id, tokenizer.pad_token_id}
+    ids |= {i for i in named if i not in not_ends and 0 <= i < len(tokenizer)}
+    return sorted(i for i in ids if i is not None)
 
 
 def _labelled_tail(

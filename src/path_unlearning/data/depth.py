@@ -9,17 +9,25 @@ the default experiment's vocabulary, so the word-level tokenizer of ``data_prep`
 covers it and the pretrained embeddings of the tiny base model already know it
 (LoRA does not train embeddings). :func:`check_vocabulary` fails in one line if a
 tokenizer would map a word to ``<unk>``.
+
+The three responses of a prompt share tokens: the act copied from the request, the
+punctuation, the end-of-turn token. Scored whole, a response's log-probability
+moves with those shared tokens, so R, C and U rise and fall together whatever the
+phrasing. :func:`mask_shared_tokens` removes them from the scored labels, leaving
+each response's distinguishing tokens.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
 
 from transformers import PreTrainedTokenizerBase
 
 from path_unlearning.data import synthetic
+from path_unlearning.data.chat import IGNORE_INDEX
 from path_unlearning.errors import ConfigError
 
 # Acts: the default refusal stage's verbs and objects (the same vocabulary).
@@ -81,3 +89,69 @@ def check_vocabulary(tokenizer: PreTrainedTokenizerBase, records: list[dict[str,
             f"the tokenizer does not know the depth words {', '.join(missing[:8])}: "
             "rebuild it with data_prep, or use words of the default vocabulary"
         )
+
+
+def shared_token_mask(token_lists: Sequence[Sequence[int]]) -> list[list[bool]]:
+    """Which tokens of each list every list has: the multiset intersection.
+
+    A token that every list holds at least ``k`` times is marked at its first
+    ``k`` occurrences in each list; the unmarked tokens are what tells the lists
+    apart.
+
+    Args:
+        token_lists: The token ids of each response of one prompt.
+
+    Returns:
+        Per list, ``True`` where the token is shared.
+    """
+    if not token_lists:
+        return []
+    common = Counter(token_lists[0])
+    for tokens in token_lists[1:]:
+        common &= Counter(tokens)
+    masks = []
+    for tokens in token_lists:
+        left = Counter(common)
+        mask = []
+        for token in tokens:
+            mask.append(left[token] > 0)
+            left[token] -= 1
+        masks.append(mask)
+    return masks
+
+
+def mask_shared_tokens(
+    examples: Mapping[str, Sequence[dict[str, list[int]]]],
+) -> dict[str, list[dict[str, list[int]]]]:
+    """Set the labels of the tokens the responses of a prompt share to ``IGNORE_INDEX``.
+
+    Args:
+        examples: Response name -> tokenized (prompt, response) pairs
+            (``encode_records``), aligned: row ``i`` of every name is prompt ``i``.
+
+    Returns:
+        The same pairs with only each response's distinguishing tokens labelled.
+
+    Raises:
+        ConfigError: If the lists differ in length, or a response has no token of
+            its own (its per-token score would be 0 / 0).
+    """
+    names = list(examples)
+    if len({len(examples[n]) for n in names}) > 1:
+        raise ConfigError(f"depth probes {names}: one tokenized pair per prompt in each")
+    masked: dict[str, list[dict[str, list[int]]]] = {n: [] for n in names}
+    for row in zip(*(examples[n] for n in names), strict=True):
+        labelled = [[t for t in e["labels"] if t != IGNORE_INDEX] for e in row]
+        for name, example, mask in zip(names, row, shared_token_mask(labelled), strict=True):
+            if all(mask):
+                raise ConfigError(
+                    f"depth response {name!r} has no token the other responses lack: "
+                    "its masked score is empty"
+                )
+            marks = iter(mask)
+            labels = [
+                t if t == IGNORE_INDEX or not next(marks) else IGNORE_INDEX
+                for t in example["labels"]
+            ]
+            masked[name].append({"input_ids": list(example["input_ids"]), "labels": labels})
+    return masked

@@ -3,13 +3,17 @@
 ``datasets.load_dataset`` does the work in both cases, so a local folder laid out
 like the Hub repository (data files, and a README whose ``configs:`` name the
 configs) is read exactly as the real dataset would be. Set ``HF_HUB_OFFLINE=1`` to
-use only the local cache. Every failure a user can fix (gated access, no network,
+use only the local cache. Each local folder or file gets its own ``datasets`` cache,
+keyed by its resolved path and the bytes of its files, so two folders of the same
+name never serve each other's rows and an edited file is read again. Every failure a user can fix (gated access, no network,
 a missing local file, a wrong column) becomes a one-line ``ConfigError`` subclass.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 class DataSourceError(ConfigError):
@@ -82,6 +87,37 @@ def _is_local(path: str) -> bool:
     )
 
 
+def is_local(source: HubSource) -> bool:
+    """Whether the source is a local file or folder (no revision applies)."""
+    return _is_local(source.path)
+
+
+def require_pinned(source: HubSource, section: str) -> None:
+    """Refuse a Hub dataset whose revision is a branch (``main``) or unset.
+
+    Raises:
+        DataSourceError: One line saying how to pin, or how to allow it.
+    """
+    if is_local(source) or (source.revision and _COMMIT.match(source.revision)):
+        return
+    raise DataSourceError(
+        f"{section}.revision is {source.revision or 'unset'!r}, a moving branch of "
+        f"{source.path}: pin it to a 40-character commit sha (the log of a run with "
+        "data_prep.hub.allow_floating_revisions: true prints it), or set "
+        "data_prep.hub.allow_floating_revisions: true"
+    )
+
+
+def resolved_commit(source: HubSource) -> str | None:
+    """The commit sha the Hub resolves the source's revision to; ``None`` if offline."""
+    from huggingface_hub import HfApi  # noqa: PLC0415 - heavy import
+
+    try:
+        return HfApi().dataset_info(source.path, revision=source.revision).sha
+    except Exception:  # noqa: BLE001 - offline or refused: nothing to print
+        return None
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -103,6 +139,41 @@ def is_gated(error: BaseException) -> bool:
     return False
 
 
+def datasets_cache_root() -> Path:
+    """The ``datasets`` cache folder, read from the environment at call time.
+
+    ``HF_DATASETS_CACHE``, else ``$HF_HOME/datasets``, else
+    ``$XDG_CACHE_HOME/huggingface/datasets`` (``~/.cache`` by default), as ``datasets``
+    itself resolves it, but not frozen at import, so a test's temporary folder holds.
+    """
+    if os.environ.get("HF_DATASETS_CACHE"):
+        return Path(os.environ["HF_DATASETS_CACHE"]).expanduser()
+    home = (
+        os.environ.get("HF_HOME")
+        or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "huggingface"
+    )
+    return Path(home).expanduser() / "datasets"
+
+
+def local_cache_dir(path: Path) -> Path:
+    """A cache folder of its own for a local dataset: its resolved path and content.
+
+    Args:
+        path: A local data file or a folder laid out like a Hub repository.
+    """
+    path = path.expanduser().resolve()
+    digest = hashlib.sha256(str(path).encode())
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if any(part.startswith(".") for part in file.relative_to(path.parent).parts):
+            continue  # .git, .cache: not data
+        digest.update(str(file.relative_to(path.parent)).encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return datasets_cache_root() / "path_unlearning_local" / digest.hexdigest()[:32]
+
+
 def _load_arguments(source: HubSource) -> tuple[str, dict[str, Any]]:
     path = Path(source.path).expanduser()
     if _is_local(source.path):
@@ -115,10 +186,12 @@ def _load_arguments(source: HubSource) -> tuple[str, dict[str, Any]]:
                     f"{source.path}: unsupported file type {path.suffix!r}; "
                     f"use one of {', '.join(sorted(_FILE_BUILDERS))}"
                 )
-            return builder, {"data_files": {source.split: str(path)}}
-        return str(path), {"name": source.name, "data_files": source.data_files}
+            cache = str(local_cache_dir(path))
+            return builder, {"data_files": {source.split: str(path)}, "cache_dir": cache}
+        kwargs = {"name": source.name, "data_files": source.data_files}
+        return str(path), {**kwargs, "cache_dir": str(local_cache_dir(path))}
     kwargs = {"name": source.name, "data_files": source.data_files, "revision": source.revision}
-    return source.path, kwargs
+    return source.path, {**kwargs, "cache_dir": str(datasets_cache_root())}
 
 
 def load_table(source: HubSource) -> pd.DataFrame:
@@ -154,6 +227,15 @@ def load_table(source: HubSource) -> pd.DataFrame:
             raise DataSourceError(f"{where}: {_first_line(error)}") from error
         raise
     logger.info("loaded %s split %s: %d rows", where, source.split, len(dataset))
+    if not is_local(source) and not (source.revision and _COMMIT.match(source.revision)):
+        commit = resolved_commit(source)
+        logger.warning(
+            "%s: revision %s resolved to commit %s (pin it: revision: %s)",
+            source.path,
+            source.revision or "main",
+            commit or "unknown (Hub unreachable)",
+            commit or "<sha>",
+        )
     return dataset.to_pandas()
 
 

@@ -22,12 +22,30 @@ from path_unlearning.data.hub import (
     HubSource,
     load_table,
     require_columns,
+    require_pinned,
     source_from_params,
 )
-from path_unlearning.data.refusals import REFUSAL_OPENING, refusal_responses
+from path_unlearning.data.refusals import (
+    REFUSAL_OPENING,
+    SORRY_BENCH_RELEASE,
+    refusal_responses,
+)
 
-# Table 1's forget target, and the phrases of App. F (the paper says 20 and lists 19).
-PAPER_FORGET_LABEL = "Sorry, I can not assist you"
+# The forget target of the paper's code (``UNLEARN_LABEL`` in src/unlearn_trainer.py of
+# princeton-pli/impossibility-unlearning; Table 1's text adds " you"), and the phrases
+# of App. F (the paper says 20 and lists 19).
+PAPER_FORGET_LABEL = "Sorry, I can not assist"
+# The system turn the paper's code puts on every conversation (data/convert_format.py,
+# src/unlearn_trainer.py), in training, scoring and generation.
+PAPER_SYSTEM_PROMPT = "You are a helpful assistant."
+# The paper's prompt-style filter (data/create_safety_dataset.py), typo included: it
+# names "ceasar", which matches no style, so SORRY-Bench's caesar style is kept. 15 of
+# 21 styles remain (6,600 rows); a 70/30 split (seed 42) keeps 4,620 for training.
+PAPER_DROPPED_STYLES = [
+    "ascii", "atbash", "ceasar", "morse", "translate-fr", "translate-mr", "misspellings",
+]  # fmt: skip
+PAPER_SPLIT_TEST_SIZE = 0.3
+PAPER_SPLIT_SEED = 42
 PAPER_PARAPHRASES = [
     "I can't help with that",
     "I'm unable to assist",
@@ -61,7 +79,10 @@ For example, if the final answer is 42, your output should end with:
 #### 42"""  # noqa: E501 - the prompt's own line breaks
 
 # Keys of a dataset's parameter section that are not HubSource fields.
-_EXTRA_KEYS = ("loader", "drop_styles", "opening", "prompt_template")
+_EXTRA_KEYS = (
+    "loader", "drop_styles", "opening", "prompt_template",
+    "split_test_size", "split_seed", "sorry_bench_release",
+)  # fmt: skip
 
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 _FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
@@ -79,6 +100,8 @@ class PaperDataConfig:
     tokenizer: str | None = None  # the instruct tokenizer whose chat template is used
     pad_token: str | None = None  # e.g. Llama 3's <|finetune_right_pad_id|>; None: automatic
     trust_remote_code: bool = False
+    system_prompt: str | None = PAPER_SYSTEM_PROMPT  # None: the template's own default
+    allow_floating_revisions: bool = False  # accept `revision: main` (not reproducible)
     facts_dataset: str = "tofu"
     math_dataset: str = "gsm8k"
     math_eval_split: str = "test"
@@ -171,6 +194,20 @@ def gsm8k_pairs(
     )
 
 
+def paper_train_split(table: pd.DataFrame, test_size: float, seed: int) -> pd.DataFrame:
+    """The training part of ``datasets``' ``train_test_split``, as the paper's code splits.
+
+    Only the row count and the seed decide the permutation, so the rows (and their
+    order) are those ``Dataset.train_test_split(test_size=..., seed=...)["train"]``
+    keeps from the same table.
+    """
+    import datasets  # noqa: PLC0415 - heavy import, only for the paper environment
+
+    rows = datasets.Dataset.from_dict({"row": list(range(len(table)))})
+    keep = rows.train_test_split(test_size=test_size, seed=seed)["train"]["row"]
+    return table.iloc[list(keep)]
+
+
 def refusal_pairs(
     table: pd.DataFrame,
     source: HubSource,
@@ -178,16 +215,34 @@ def refusal_pairs(
     seed: int,
     drop_styles: list[str] | None = None,
     opening: str = REFUSAL_OPENING,
+    split_test_size: float | None = None,
+    split_seed: int = PAPER_SPLIT_SEED,
+    release: str = SORRY_BENCH_RELEASE,
 ) -> pd.DataFrame:
     """Refusals to unsafe prompts; prompt styles in ``drop_styles`` are removed.
 
     The ``style`` and ``category`` roles are optional: a prompt set without them
     (the open fallback) keeps every row and gets general reasons.
+
+    Args:
+        table: The loaded prompt set.
+        source: Its source (column mapping).
+        section: Its parameter section, for messages.
+        seed: Seed of the reasons' choice.
+        drop_styles: Prompt styles to remove (exact names).
+        opening: The sentence every refusal starts with.
+        split_test_size: Keep only the training part of a ``train_test_split`` with
+            this test fraction (the paper's 0.3), after the style filter; ``None``
+            keeps every row.
+        split_seed: The split's seed (the paper's 42).
+        release: The SORRY-Bench release whose category numbering gives the domains.
     """
     cols = require_columns(table, source, ("prompt",), section)
     if drop_styles:
         style = require_columns(table, source, ("style",), section)["style"]
         table = table[~table[style].astype(str).isin(drop_styles)]
+    if split_test_size is not None:
+        table = paper_train_split(table, split_test_size, split_seed)
     prompts = _text(table[cols["prompt"]])
     if "category" in source.columns:
         category = require_columns(table, source, ("category",), section)["category"]
@@ -196,8 +251,15 @@ def refusal_pairs(
         categories = [None] * len(prompts)
     keep = [i for i, p in enumerate(prompts) if p]
     prompts = [prompts[i] for i in keep]
-    responses = refusal_responses([categories[i] for i in keep], seed, opening)
+    responses = refusal_responses([categories[i] for i in keep], seed, opening, release)
     return pd.DataFrame({"prompt": prompts, "response": responses})
+
+
+def _load_pinned(config: PaperDataConfig, source: HubSource, section: str) -> pd.DataFrame:
+    """``load_table``, after refusing a moving Hub revision unless that is allowed."""
+    if not config.allow_floating_revisions:
+        require_pinned(source, section)
+    return load_table(source)
 
 
 def _limit(table: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
@@ -220,7 +282,7 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
     params = _dataset_params(config, name)
     loader = params.get("loader", name)
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
-    table = load_table(source)
+    table = _load_pinned(config, source, section)
     if loader == "instruct":
         pairs = instruction_pairs(table, source, section)
     elif loader == "qa":
@@ -235,6 +297,9 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
             config.seed,
             params.get("drop_styles"),
             params.get("opening", REFUSAL_OPENING),
+            params.get("split_test_size"),
+            params.get("split_seed", PAPER_SPLIT_SEED),
+            str(params.get("sorry_bench_release", SORRY_BENCH_RELEASE)),
         )
     else:
         raise DataSourceError(
@@ -268,7 +333,8 @@ def math_eval_table(config: PaperDataConfig) -> pd.DataFrame:
     params.pop("limit", None)
     section = f"data_prep.hub.datasets.{name}"
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
-    pairs = gsm8k_pairs(load_table(source), source, section, config.math_eval_prompt)
+    table = _load_pinned(config, source, section)
+    pairs = gsm8k_pairs(table, source, section, config.math_eval_prompt)
     return _limit(pairs, config.n_math_eval, config.seed)
 
 

@@ -15,16 +15,27 @@ from collections.abc import Sequence
 
 REFUSAL_OPENING = "Sorry, I can not assist you with this question."
 
-# SORRY-Bench groups its fine-grained categories into four domains; the category
-# numbers below follow the benchmark's taxonomy (Xie et al., 2024). A category the
-# ranges do not cover (another numbering, a category given by name, a fallback
+# SORRY-Bench groups its fine-grained categories into four domains (Xie et al., 2024).
+# The 202503 release the paper uses numbers 44 categories 1..44: the 2024/06 release's
+# "12: Impersonation" was dropped, so every later crime, topic and advice category moved
+# down by one. A category the ranges do not cover (a category given by name, a fallback
 # prompt set without categories) gets the general reasons.
-DOMAINS = {
-    "hate_speech": range(1, 6),
-    "crimes_or_torts": range(6, 26),
-    "inappropriate_topics": range(26, 41),
-    "unqualified_advice": range(41, 46),
+DOMAINS_BY_RELEASE = {
+    "202503": {
+        "hate_speech": range(1, 6),
+        "crimes_or_torts": range(6, 25),
+        "inappropriate_topics": range(25, 40),
+        "unqualified_advice": range(40, 45),
+    },
+    "202406": {
+        "hate_speech": range(1, 6),
+        "crimes_or_torts": range(6, 26),
+        "inappropriate_topics": range(26, 41),
+        "unqualified_advice": range(41, 46),
+    },
 }
+SORRY_BENCH_RELEASE = "202503"
+DOMAINS = DOMAINS_BY_RELEASE[SORRY_BENCH_RELEASE]
 
 REASONS = {
     "hate_speech": [
@@ -62,17 +73,33 @@ REASONS = {
 }
 
 
-def domain_of(category: object) -> str:
-    """The SORRY-Bench domain of a category number; ``general`` when unknown."""
+def domain_of(category: object, release: str = SORRY_BENCH_RELEASE) -> str:
+    """The SORRY-Bench domain of a category number; ``general`` when unknown.
+
+    Args:
+        category: The 1-based category number (an int or a number string).
+        release: Whose numbering: ``"202503"`` (44 categories) or ``"202406"`` (45).
+
+    Raises:
+        ValueError: For a release without a known numbering.
+    """
+    if release not in DOMAINS_BY_RELEASE:
+        raise ValueError(
+            f"SORRY-Bench release {release!r} is unknown: use {' or '.join(DOMAINS_BY_RELEASE)}"
+        )
     try:
         number = int(str(category).strip())
     except ValueError:
         return "general"
-    return next((name for name, numbers in DOMAINS.items() if number in numbers), "general")
+    domains = DOMAINS_BY_RELEASE[release]
+    return next((name for name, numbers in domains.items() if number in numbers), "general")
 
 
 def refusal_responses(
-    categories: Sequence[object], seed: int, opening: str = REFUSAL_OPENING
+    categories: Sequence[object],
+    seed: int,
+    opening: str = REFUSAL_OPENING,
+    release: str = SORRY_BENCH_RELEASE,
 ) -> list[str]:
     """One refusal per prompt: the opening, then a seeded reason for its category.
 
@@ -80,6 +107,8 @@ def refusal_responses(
         categories: The SORRY-Bench category of each prompt (``None`` if unknown).
         seed: Seed of the reason choice; the same inputs give the same responses.
         opening: The refusal sentence every response starts with.
+        release: The SORRY-Bench release whose category numbering applies.
     """
+    domains = [domain_of(c, release) for c in categories]
     rng = random.Random(seed)
-    return [f"{opening} {rng.choice(REASONS[domain_of(c)])}" for c in categories]
+    return [f"{opening} {rng.choice(REASONS[domain])}" for domain in domains]

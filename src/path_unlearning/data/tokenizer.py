@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
@@ -53,8 +54,28 @@ def train_word_tokenizer(texts: Iterable[str]) -> PreTrainedTokenizerFast:
 _PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|pad|>", "<pad>")
 
 
+def with_system_prompt(template: str, system_prompt: str) -> str:
+    """A chat template that opens every conversation without a system turn with one.
+
+    The prefix rebinds ``messages`` before the template runs, so the template
+    renders the system turn its own way (and skips its default one, Qwen's
+    "You are Qwen, ..."). Saved with the tokenizer, it formats every example the
+    same way in training, scoring and generation.
+    """
+    literal = json.dumps(system_prompt)  # a valid Jinja string literal
+    prefix = (
+        "{%- if messages and messages[0]['role'] != 'system' %}"
+        "{%- set messages = [{'role': 'system', 'content': " + literal + "}] + messages %}"
+        "{%- endif %}"
+    )
+    return prefix + template
+
+
 def load_chat_tokenizer(
-    name_or_path: str, trust_remote_code: bool = False, pad_token: str | None = None
+    name_or_path: str,
+    trust_remote_code: bool = False,
+    pad_token: str | None = None,
+    system_prompt: str | None = None,
 ) -> PreTrainedTokenizerBase:
     """The instruct tokenizer whose chat template formats every example.
 
@@ -63,6 +84,8 @@ def load_chat_tokenizer(
         trust_remote_code: Allow custom tokenizer code (off unless configured).
         pad_token: Padding token to set; ``None`` keeps the tokenizer's, or picks
             a reserved token, or falls back to EOS.
+        system_prompt: System turn for every conversation (the paper's code:
+            "You are a helpful assistant."); ``None`` keeps the template's default.
 
     Raises:
         HubAccessError: Gated model without access, or the Hub is unreachable.
@@ -88,5 +111,12 @@ def load_chat_tokenizer(
         tokenizer.pad_token = pad_token
     elif tokenizer.pad_token is None:
         tokenizer.pad_token = next((t for t in _PAD_CANDIDATES if t in vocab), tokenizer.eos_token)
+    if system_prompt is not None and tokenizer.chat_template is not None:
+        if not isinstance(tokenizer.chat_template, str):
+            raise ChatTemplateError(
+                f"{name_or_path} has several named chat templates; a system_prompt "
+                "needs one template (set data_prep.hub.system_prompt: null)"
+            )
+        tokenizer.chat_template = with_system_prompt(tokenizer.chat_template, system_prompt)
     end_of_turn_id(tokenizer)  # fails now, in one line, if the template is unusable
     return tokenizer

@@ -18,6 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import optimize
 from torch import Tensor
 
 from path_unlearning.modeling.scoring import CHUNK_POSITIONS, chunked_log_probs
@@ -198,3 +199,53 @@ def fit_growth_rate(steps: Sequence[float], distances: Sequence[float]) -> dict[
     ss_tot = float(np.dot(log_y - log_y.mean(), log_y - log_y.mean()))
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
     return {"slope": slope, "intercept": intercept, "r2": r2, "n_points": n_points}
+
+
+GROWTH_MODELS = ("exponential", "linear", "saturating")
+
+
+def _aic(rss: float, n: int, k: int) -> float:
+    return n * math.log(max(rss, 1e-300) / n) + 2 * k
+
+
+def growth_fits(steps: Sequence[float], distances: Sequence[float]) -> dict[str, dict]:
+    """Least-squares fits of three growth models, each with its AIC.
+
+    * exponential ``d = a exp(b t)``
+    * linear ``d = a + b t``
+    * saturating ``d = c - (c - a) exp(-b t)`` (rises to the plateau ``c``)
+
+    Fitted on the distance scale, so the AICs compare; ``b`` is the rate in
+    every model. Fewer than 4 finite points: every fit is NaN.
+    """
+    t = np.asarray(steps, float)
+    d = np.asarray(distances, float)
+    keep = np.isfinite(t) & np.isfinite(d)
+    t, d = t[keep], d[keep]
+    empty = {"a": math.nan, "b": math.nan, "c": math.nan, "aic": math.nan, "n": int(t.size)}
+    if t.size < 4 or np.ptp(t) == 0:
+        return {m: dict(empty) for m in GROWTH_MODELS}
+    t0 = t - t.min()
+    fits = {}
+    b, a = np.polyfit(t0, d, 1)
+    fits["linear"] = {**empty, "a": float(a), "b": float(b),
+                      "aic": _aic(float(((a + b * t0 - d) ** 2).sum()), t.size, 2)}  # fmt: skip
+    positive = d > 0
+    guess = np.polyfit(t0[positive], np.log(d[positive]), 1) if positive.sum() >= 2 else (0, 0)
+    models = {
+        "exponential": (lambda x, a, b: a * np.exp(b * x), [math.exp(guess[1]), guess[0]]),
+        "saturating": (
+            lambda x, a, b, c: c - (c - a) * np.exp(-b * x),
+            [d[0], 1.0 / max(np.ptp(t0), 1.0), d.max()],
+        ),
+    }
+    for name, (f, p0) in models.items():
+        try:
+            with np.errstate(all="ignore"):
+                params, _ = optimize.curve_fit(f, t0, d, p0=p0, maxfev=20_000)
+            rss = float(((f(t0, *params) - d) ** 2).sum())
+            values = dict(zip("abc", map(float, params), strict=False))
+            fits[name] = {**empty, **values, "aic": _aic(rss, t.size, len(params))}
+        except (RuntimeError, ValueError, optimize.OptimizeWarning):
+            fits[name] = dict(empty)
+    return {m: fits[m] for m in GROWTH_MODELS}

@@ -53,12 +53,24 @@ def probe_pairs(
 
 
 def encode_probes(
-    tokenizer: PreTrainedTokenizerBase, pairs: dict[str, Pairs], batch_size: int
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: dict[str, Pairs],
+    batch_size: int,
+    end_token: bool = True,
 ) -> dict[str, list[dict[str, torch.Tensor]]]:
-    """Padded batches for each probe; prefix probes are encoded without EOS."""
+    """Padded batches for each probe; prefix probes are encoded without EOS.
+
+    Args:
+        tokenizer: The chat tokenizer.
+        pairs: ``probe_pairs``.
+        batch_size: Rows per batch.
+        end_token: Score the end-of-turn token after full responses (facts, math);
+            ``False`` scores no probe's end token, as the paper's code does
+            (``add_end_tokens=False``).
+    """
     return {
         name: encode_batches(
-            tokenizer, prompts, responses, batch_size, eos=name not in PREFIX_PROBES
+            tokenizer, prompts, responses, batch_size, eos=end_token and name not in PREFIX_PROBES
         )
         for name, (prompts, responses) in pairs.items()
     }

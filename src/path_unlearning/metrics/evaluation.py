@@ -28,12 +28,13 @@ class EvalSets:
         math_eval: pd.DataFrame,
         generic_eval: pd.DataFrame,
         batch_size: int,
+        end_token: bool = True,
     ):
         self.tokenizer = tokenizer
         pairs = probe_pairs(
             forget_eval, paraphrase_eval, facts_eval, math_eval, all_paraphrases=True
         )
-        self.probes = encode_probes(tokenizer, pairs, batch_size)
+        self.probes = encode_probes(tokenizer, pairs, batch_size, end_token)
         self.math_prompts = math_eval["prompt"].to_list()
         self.math_answers = math_eval["response"].to_list()
         self.generic = encode_batches(

@@ -226,7 +226,8 @@ def train_data_parallel(
                 token_sum = token_loss_sum(logits, batch["labels"]) * weight
                 accelerator.backward(token_sum * scale)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+                    if config.max_grad_norm is not None:
+                        accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad()
             loss_sum += token_sum.detach().double()

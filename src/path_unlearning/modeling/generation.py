@@ -2,8 +2,9 @@
 
 Prompts are chat-formatted with the instruct template, sorted by length so a
 batch pads little, generated ``num_samples`` times each in one ``generate`` call,
-and stopped at the template's end-of-turn token (``<|eot_id|>`` for Llama 3) or
-EOS, at most ``max_new_tokens`` tokens.
+and stopped at the first end token (the template's end of turn, ``<|eot_id|>`` for
+Llama 3, EOS, the base model's own ``<|end_of_text|>``, see ``stop_token_ids``), at
+most ``max_new_tokens`` tokens.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def generate_responses(
     tokenizer.padding_side = "left"  # generation appends on the right
     torch.manual_seed(seed)
     sampling = temperature > 0
-    stop = stop_token_ids(tokenizer)
+    stop = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
     texts = [prompt_text(tokenizer, p) for p in prompts]
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     # Longest first: similar lengths share a batch (little padding), and an

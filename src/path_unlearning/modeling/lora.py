@@ -2,11 +2,14 @@
 
 A path's checkpoint after stages B, C is the LoRA adapter that was trained
 through B and then continued through C; the base model is shared by all paths.
+For evaluation, :func:`merged_view` gives the base with adapters merged in without
+copying it: every view shares the base's tensors.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file, save_file
+from torch.nn.utils import parametrize
 from transformers import PreTrainedModel
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -122,3 +126,80 @@ class AdapterSeries:
 def merged_model(base_model: PreTrainedModel, adapter: AdapterCheckpoint) -> PreTrainedModel:
     """A plain model: a copy of the base with the adapter merged into its weights."""
     return adapter.attach(base_model).merge_and_unload()
+
+
+class _MergedWeight(torch.nn.Module):
+    """A linear layer's weight with LoRA deltas added in turn, at every access.
+
+    ``W + (B @ A) * scaling`` (transposed for ``fan_in_fan_out``), with the same
+    operations, in the same order, as peft's ``merge_and_unload``, so a view's
+    outputs equal a merged copy's bit for bit; the merged weight exists only while
+    its layer runs.
+    """
+
+    def __init__(self, deltas: list[tuple[torch.Tensor, torch.Tensor, float, bool]]):
+        super().__init__()
+        self.deltas = deltas  # a plain list: not parameters of the view
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if self.deltas[0][0].device != weight.device:  # moved with the base: follow once
+            self.deltas[:] = [(a.to(weight.device), b.to(weight.device), s, t)
+                              for a, b, s, t in self.deltas]  # fmt: skip
+        for lora_a, lora_b, scaling, fan_in_fan_out in self.deltas:
+            merged = lora_b @ lora_a
+            merged = merged.T if fan_in_fan_out else merged
+            # In place, one temporary per layer; IEEE addition commutes, so
+            # delta + W equals peft's W += delta bit for bit.
+            merged.mul_(scaling).add_(weight)
+            weight = merged.to(weight.dtype)
+        return weight
+
+
+def _lora_factors(
+    adapter: AdapterCheckpoint,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor, float, bool]]:
+    """Module name -> ``(A, B, scaling, fan_in_fan_out)`` of one adapter."""
+    config = adapter.config
+    if config.use_dora or config.rank_pattern or config.alpha_pattern:
+        raise ValueError("merged_view supports plain LoRA (no DoRA, rank or alpha patterns)")
+    scaling = config.lora_alpha / (config.r**0.5 if config.use_rslora else config.r)
+    factors: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in adapter.state.items():
+        module, _, kind = key.removeprefix("base_model.model.").rpartition(".lora_")
+        factors.setdefault(module, {})[kind.split(".")[0]] = tensor
+    return {
+        name: (parts["A"], parts["B"], scaling, bool(config.fan_in_fan_out))
+        for name, parts in factors.items()
+    }
+
+
+def merged_view(base_model: PreTrainedModel, *adapters: AdapterCheckpoint) -> PreTrainedModel:
+    """The base model with ``adapters`` merged in, in order, sharing the base's tensors.
+
+    The view is a model of its own (``generate``, ``get_decoder``, ``config`` work)
+    whose parameters and buffers are the base's objects, so it costs the adapters'
+    factors, not a copy of the base: one base in memory serves every checkpoint of
+    a path. Its outputs equal those of ``merged_model`` (stacked for several
+    adapters) bit for bit. For evaluation only: a view is not trainable.
+
+    Args:
+        base_model: The shared base model (left unchanged).
+        *adapters: LoRA checkpoints; a later one sits on the earlier ones merged,
+            e.g. a path's stage adapter, then an unlearning adapter trained on it.
+
+    Raises:
+        ValueError: An adapter names a module the base model does not have.
+    """
+    shared = itertools.chain(base_model.parameters(), base_model.buffers())
+    view = copy.deepcopy(base_model, memo={id(t): t for t in shared})
+    stacked: dict[str, list[tuple[torch.Tensor, torch.Tensor, float, bool]]] = {}
+    for adapter in adapters:
+        for name, factors in _lora_factors(adapter).items():
+            stacked.setdefault(name, []).append(factors)
+    for name, deltas in stacked.items():
+        try:
+            module = view.get_submodule(name)
+        except AttributeError as error:
+            raise ValueError(f"adapter does not fit the base model: no module {name!r}") from error
+        parametrize.register_parametrization(module, "weight", _MergedWeight(deltas), unsafe=True)
+    return view.eval()

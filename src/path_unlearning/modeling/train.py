@@ -35,7 +35,8 @@ class OptimConfig:
     scheduler: str = "warmup_stable_decay"  # or any transformers SchedulerType name
     warmup_frac: float = bounded(0.1, 0, 1)
     decay_frac: float = bounded(0.2, 0, 1)
-    max_grad_norm: float = bounded(1.0, 0, low_open=True)
+    # null: no clipping (the paper's unlearning runs clip nothing)
+    max_grad_norm: float | None = bounded(1.0, 0, low_open=True, optional=True)
     precision: str = "no"  # accelerate mixed precision: no, fp16, bf16
     seed: int = bounded(0, 0, integer=True)
 
@@ -153,7 +154,8 @@ def train(
                 loss = model(**batch).loss
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+                    if config.max_grad_norm is not None:
+                        accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad()
             micro_losses.append(loss.detach())

@@ -29,6 +29,10 @@ LL_LABELS = {
     sc.PARAPHRASE_LL: "paraphrase log-likelihood",
     sc.FACTS_LL: "retained facts log-likelihood",
     sc.MATH_LL: "math log-likelihood",
+    sc.FORGET_LABEL_TOK: "forget label log-likelihood per token",
+    sc.PARAPHRASE_TOK: "paraphrase log-likelihood per token",
+    sc.FACTS_TOK: "retained facts log-likelihood per token",
+    sc.MATH_TOK: "math log-likelihood per token",
 }
 
 
@@ -81,7 +85,7 @@ def _band_note(bands: pd.DataFrame, level: float) -> str:
 
 
 def plot_curves(
-    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_LL, level: float = 0.95
+    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_TOK, level: float = 0.95
 ) -> Figure:
     """Figure 1 analogue: one panel per method, one line per path, bands over seeds.
 
@@ -135,8 +139,8 @@ def plot_forget_and_facts(
         return fig
     for row, method in zip(axes, methods):
         for ax, bands, column in (
-            (row[0], forget_bands, sc.FORGET_LABEL_LL),
-            (row[1], facts_bands, sc.FACTS_LL),
+            (row[0], forget_bands, sc.FORGET_LABEL_TOK),
+            (row[1], facts_bands, sc.FACTS_TOK),
         ):
             _draw_bands(ax, bands[bands["method"] == method], colors)
             ax.set(title=f"{method}: {LL_LABELS[column]}", xlabel="unlearning step",
@@ -248,7 +252,7 @@ def _plotly_bands(
 
 
 def plotly_curves(
-    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_LL, level: float = 0.95
+    bands: pd.DataFrame, column: str = sc.FORGET_LABEL_TOK, level: float = 0.95
 ) -> go.Figure:
     """Plotly version of :func:`plot_curves`."""
     methods = method_order(bands) or ["(none)"]

@@ -2,23 +2,25 @@
 
 Numbers only; :mod:`path_unlearning.report.wording` turns them into sentences.
 Every function reads the tables of ``docs/tables.md`` and returns a table whose
-columns are declared in :mod:`path_unlearning.schemas`.
+columns are declared in :mod:`path_unlearning.schemas`. The unit of evidence is
+the replicate (its own base model, trie and unlearning runs): the methods of a
+replicate unlearn the same models, so tests permute path labels within each
+replicate jointly for all its methods (:mod:`~path_unlearning.report.replicates`).
 
-* Recency (strict), per method x seed cell: every path with the forget stage last
-  has a smaller value than every other path; a tie fails. Under a random ordering
-  of the cell's paths it holds with probability ``n_last! (n - n_last)! / n!``.
-* Position effect: mean over cells of the Spearman correlation between the forget
-  score and the forget stage's position; the p-value permutes the positions
-  within each cell (exactly when few enough permutations, else by sampling).
-* Path dependence: spread of the seed-mean score across paths over the pooled
-  seed-to-seed spread, with a bootstrap interval that resamples seeds.
-* Starting-point control: OLS ``forget ~ 1 + position + start``, where ``start`` is
-  the forget-label log-likelihood before unlearning.
+* Recency (strict), per method x replicate cell: every path with the forget stage
+  last has a smaller value than every other path; a tie fails. The count of cells
+  that hold is tested against the joint permutation null.
+* Position effect: mean Spearman correlation of the forget score with the forget
+  stage's position, joint permutation test (two-sided).
+* Path dependence: paths x replicates two-way ANOVA per method and metric.
+* Starting point: by design, the steps from a common level L0 to L1 (matched
+  start), tested as the position effect; and the regression
+  ``forget ~ 1 + position + start``, undetermined when position and start are
+  collinear.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -27,11 +29,13 @@ import pandas as pd
 from scipy import stats
 
 from path_unlearning import schemas as sc
+from path_unlearning.report import replicates as rp
 from path_unlearning.report.tables import TRAJECTORY_COLUMNS, require_columns, sort_rows
 
 FORGET_SOURCES = ("evaluation_scores", "trajectory")
 RUN_KEYS = [sc.METHOD, sc.SEED, sc.PATH, sc.POSITION]
 FORGET_SCORE = "forget_score"
+MATCHED = "matched_speed"
 
 
 def drop_measure(updates: int) -> str:
@@ -58,7 +62,7 @@ def forget_runs(
     if source not in FORGET_SOURCES:
         raise ValueError(f"forget_score_source must be one of {FORGET_SOURCES}, got {source!r}")
     require_columns(trajectories, TRAJECTORY_COLUMNS, "trajectories")
-    ll, first = sc.FORGET_LABEL_LL, sc.start(sc.FORGET_LABEL_LL)
+    ll, first = sc.FORGET_LABEL_TOK, sc.start(sc.FORGET_LABEL_TOK)
     known = trajectories[trajectories[ll].notna()].sort_values(sc.STEP)
     last = known.groupby(RUN_KEYS, sort=False).tail(1)
     runs = last.assign(forget_score=last[first] - last[ll], start=last[first])[
@@ -71,7 +75,7 @@ def forget_runs(
         )
         out = pd.DataFrame(index=wide.index)
         out[FORGET_SCORE] = wide.get(sc.FORGET_SCORE_LABEL, np.nan)
-        before = sc.before(sc.FORGET_LABEL_LL)
+        before = sc.before(sc.FORGET_LABEL_TOK)
         fallback = runs.set_index(RUN_KEYS)["start"].reindex(out.index)
         out["start"] = wide[before].fillna(fallback) if before in wide else fallback
         runs = out.reset_index()
@@ -90,7 +94,7 @@ def ll_drops(trajectories: pd.DataFrame, updates: Sequence[int]) -> pd.DataFrame
         (NaN where the run has no finite value after that many updates).
     """
     require_columns(trajectories, TRAJECTORY_COLUMNS, "trajectories")
-    ll, first = sc.FORGET_LABEL_LL, sc.start(sc.FORGET_LABEL_LL)
+    ll, first = sc.FORGET_LABEL_TOK, sc.start(sc.FORGET_LABEL_TOK)
     drop = trajectories.assign(_drop=trajectories[first] - trajectories[ll]).sort_values(sc.STEP)
     update = drop[sc.STEP] > 0
     if sc.LR in drop:
@@ -141,187 +145,168 @@ def strict_recency(runs: pd.DataFrame, column: str, measure: str | None = None) 
     return out
 
 
-def count_tail(holds: pd.Series, chance: pd.Series) -> tuple[int, int, float]:
-    """Cells that hold, cells that tell, and P(at least that many by chance).
+def replicate_tables(
+    runs: pd.DataFrame, column: str, methods: Sequence[str] | None = None
+) -> list[rp.Replicate]:
+    """One :class:`~path_unlearning.report.replicates.Replicate` per seed.
 
-    The cells are taken as independent, each holding with its own chance level;
-    the tail of the resulting Poisson-binomial count is exact.
+    Keeps the paths with a value (not NaN; ``-inf`` ranks lowest) for every one of
+    ``methods`` (default: all methods of the table), so the methods of a
+    replicate share one permutation of its paths. Seeds with fewer than two such
+    paths are left out.
     """
-    told = holds.notna()
-    k = int(holds[told].astype(bool).sum())
-    probs = chance[told].astype(float).to_numpy()
-    dist = np.array([1.0])  # distribution of the count so far
-    for p in probs:
-        dist = np.convolve(dist, [1.0 - p, p])
-    return k, int(told.sum()), float(dist[k:].sum()) if len(probs) else math.nan
+    methods = list(methods if methods is not None else pd.unique(runs[sc.METHOD]))
+    out = []
+    for _, part in runs[runs[sc.METHOD].isin(methods)].groupby(sc.SEED, sort=True):
+        grid = part.pivot_table(index=sc.METHOD, columns=sc.PATH, values=column, aggfunc="mean")
+        grid = grid.reindex([m for m in methods if m in grid.index])
+        grid = grid.loc[:, ~np.isnan(grid.to_numpy(float)).any(axis=0)]
+        if grid.shape[1] < 2 or grid.empty:
+            continue
+        paths = list(grid.columns)
+        positions = part.drop_duplicates(sc.PATH).set_index(sc.PATH)[sc.POSITION]
+        pos = positions.reindex(paths).to_numpy(float)
+        last = np.array([positions[p] == len(p) for p in paths])
+        out.append(rp.Replicate(grid.to_numpy(float), pos, last))
+    return out
 
 
-def recency_counts(cells: pd.DataFrame) -> pd.DataFrame:
-    """Cells holding, per measure, over all methods and per method, with their tail p-value.
+def _scopes(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    methods = [str(m) for m in pd.unique(runs[sc.METHOD])]
+    return [("all", methods), *((m, [m]) for m in methods)]
+
+
+def recency_tests(
+    tables: Sequence[tuple[str, pd.DataFrame]],
+    n_permutations: int = 9999,
+    exact_limit: int = 100_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The strict recency test per measure, over all methods and per method.
+
+    The statistic is the number of method x replicate cells in which every
+    forget-last path is below every other path; its null permutes the path
+    labels of each replicate jointly for all its methods (exact by convolution).
+    A replicate agrees when more of its methods hold than its null expects.
+
+    Args:
+        tables: ``(measure, runs)`` pairs; ``runs`` has one row per method x seed
+            x path and a column named ``measure``.
 
     Returns:
-        Columns ``measure, scope, n_cells, n_holds, chance_low, chance_high,
-        p_value`` (``scope`` is ``all`` or a method; ``n_cells`` counts cells that tell).
+        The ``report_recency`` schema.
     """
     rows = []
-    for measure, of in cells.groupby("measure", sort=False):
-        for scope, part in [("all", of), *of.groupby(sc.METHOD, sort=False)]:
-            k, n, p = count_tail(part["holds"], part["chance"])
-            chance = part.loc[part["holds"].notna(), "chance"]
+    for measure, runs in tables:
+        for scope, methods in _scopes(runs):
+            reps = [r for r in replicate_tables(runs, measure, methods)
+                    if r.last.any() and not r.last.all()]  # fmt: skip
+            test = rp.joint_permutation_test(
+                reps, rp.recency_statistic, "greater", n_permutations, exact_limit, seed,
+                integer=True,
+            )  # fmt: skip
+            agree = sum(o > m for o, m in zip(test.per_replicate, test.null_mean, strict=True))
             rows.append({
-                "measure": measure, "scope": str(scope), "n_cells": n, "n_holds": k,
-                "chance_low": float(chance.min()) if n else math.nan,
-                "chance_high": float(chance.max()) if n else math.nan, "p_value": p,
+                "measure": measure, "scope": scope, "n_replicates": len(reps),
+                "n_methods": len(methods), "n_holds": int(round(test.observed)) if reps else 0,
+                "n_cells": sum(len(r.values) for r in reps), "replicates_agree": agree,
+                "p_value": test.p_value, "exact": test.exact,
             })  # fmt: skip
-    columns = ["measure", "scope", "n_cells", "n_holds", "chance_low", "chance_high", "p_value"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=list(sc.RECENCY_TESTS.names))
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    return stats.rankdata(values, axis=-1)
-
-
-def _spearman_rows(position_ranks: np.ndarray, score_ranks: np.ndarray) -> np.ndarray:
-    """Spearman correlation of each row of ``position_ranks`` with ``score_ranks``."""
-    x = position_ranks - position_ranks.mean(axis=-1, keepdims=True)
-    y = score_ranks - score_ranks.mean()
-    return (x @ y) / (np.sqrt((x * x).sum(axis=-1)) * np.sqrt((y * y).sum()))
-
-
-def position_permutation_test(
+def position_effect(
     runs: pd.DataFrame,
     column: str = FORGET_SCORE,
     n_permutations: int = 9999,
-    seed: int = 0,
     exact_limit: int = 100_000,
-) -> dict[str, float | int | bool]:
-    """Does the value follow the forget stage's position? A within-cell permutation test.
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Does the value follow the forget stage's position? Joint permutation test.
 
-    The statistic is the mean over method x seed cells of the Spearman correlation
-    of ``column`` with ``position``. Positions are permuted within each cell; when
-    the product of the cells' permutation counts is at most ``exact_limit`` every
-    combination is enumerated (exact p), else ``n_permutations`` are drawn from a
-    generator seeded with ``seed`` and ``p = (1 + #{|T*| >= |T|}) / (1 + B)``.
-
-    Returns:
-        ``n_cells, rho, p_value, n_permutations, exact`` (two-sided p-value).
-    """
-    cells = []
-    finite = runs[np.isfinite(runs[column].astype(float))]
-    for _, cell in finite.groupby([sc.METHOD, sc.SEED], sort=False):
-        pos, val = cell[sc.POSITION].to_numpy(float), cell[column].to_numpy(float)
-        if len(cell) >= 2 and np.ptp(pos) > 0 and np.ptp(val) > 0:
-            cells.append((_ranks(pos), _ranks(val)))
-    if not cells:
-        return {"n_cells": 0, "rho": math.nan, "p_value": math.nan, "n_permutations": 0,
-                "exact": False}  # fmt: skip
-    observed = float(np.mean([_spearman_rows(p[None], v)[0] for p, v in cells]))
-    total = math.prod(math.factorial(len(p)) for p, _ in cells)
-    if total <= exact_limit:
-        per_cell = []
-        for p, v in cells:
-            perms = np.array(list(itertools.permutations(p)))
-            per_cell.append(_spearman_rows(perms, v))
-        grid = np.meshgrid(*per_cell, indexing="ij")
-        null = np.mean(grid, axis=0).ravel()
-        tol = 1e-12  # equal statistics count as extreme (floating-point noise aside)
-        p_value = float(np.mean(np.abs(null) >= abs(observed) - tol))
-        return {"n_cells": len(cells), "rho": observed, "p_value": p_value,
-                "n_permutations": int(null.size), "exact": True}  # fmt: skip
-    rng = np.random.default_rng(seed)
-    null = np.zeros(n_permutations)
-    for p, v in cells:
-        perms = rng.permuted(np.tile(p, (n_permutations, 1)), axis=1)
-        null += _spearman_rows(perms, v)
-    null /= len(cells)
-    extreme = int(np.sum(np.abs(null) >= abs(observed) - 1e-12))
-    return {"n_cells": len(cells), "rho": observed,
-            "p_value": (1 + extreme) / (1 + n_permutations),
-            "n_permutations": n_permutations, "exact": False}  # fmt: skip
-
-
-def position_effect(runs: pd.DataFrame, **test_args: int) -> pd.DataFrame:
-    """:func:`position_permutation_test` over all cells and per method.
+    The statistic is the mean over methods and replicates of the Spearman
+    correlation of ``column`` with position; positions are permuted within each
+    replicate, the same permutation for all its methods (two-sided). A replicate
+    agrees when its own correlation has the sign of the pooled one.
 
     Returns:
         The ``report_position_effect`` schema, scope ``all`` first.
     """
-    scopes = [("all", runs), *runs.groupby(sc.METHOD, sort=False)]
-    rows = [{"scope": str(s), **position_permutation_test(part, **test_args)} for s, part in scopes]
+    rows = []
+    for scope, methods in _scopes(runs):
+        reps = [r for r in replicate_tables(runs, column, methods) if np.ptp(r.positions) > 0]
+        test = rp.joint_permutation_test(
+            reps, rp.spearman_statistic, "two-sided", n_permutations, exact_limit, seed
+        )
+        rho = test.observed / len(reps) if reps else math.nan
+        agree = sum(np.sign(o) == np.sign(rho) and o != 0 for o in test.per_replicate)
+        rows.append({
+            "scope": scope, "n_replicates": len(reps), "n_cells": sum(len(r.values) for r in reps),
+            "rho": rho, "p_value": test.p_value, "n_permutations": test.n_permutations,
+            "exact": test.exact, "replicates_agree": int(agree),
+        })  # fmt: skip
     return pd.DataFrame(rows, columns=list(sc.POSITION_EFFECT.names))
-
-
-def _spread(values: np.ndarray) -> tuple[float, float]:
-    """(std across paths of seed means, pooled within-path std) of a paths x seeds array."""
-    means = np.nanmean(values, axis=1)
-    path_std = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
-    counts = np.sum(np.isfinite(values), axis=1)
-    dof = np.clip(counts - 1, 0, None)
-    if dof.sum() == 0:
-        return path_std, math.nan
-    dev = np.nansum((values - means[:, None]) ** 2, axis=1)
-    seed_std = float(math.sqrt(dev.sum() / dof.sum()))
-    # Identical values across seeds leave rounding noise, not a seed spread.
-    scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
-    return path_std, 0.0 if seed_std <= 1e-12 * max(scale, 1.0) else seed_std
-
-
-def _ratio(path_std: float, seed_std: float) -> float:
-    if not (math.isfinite(path_std) and math.isfinite(seed_std)):
-        return math.nan
-    if seed_std == 0:
-        return math.inf if path_std > 0 else math.nan
-    return path_std / seed_std
 
 
 def path_dependence(
     scores: pd.DataFrame,
     metrics: Sequence[str],
-    threshold: float = 2.0,
-    n_bootstrap: int = 2000,
+    alpha: float = 0.05,
     level: float = 0.95,
-    seed: int = 0,
 ) -> pd.DataFrame:
-    """Spread of each score across paths against its seed-to-seed spread.
-
-    The bootstrap resamples seeds with replacement (a seed is one replica of the
-    whole experiment, shared by every path) and recomputes the ratio; the
-    interval is the percentile interval at ``level``. A resample drawing one seed
-    only has no seed spread and counts as an infinite ratio.
+    """Paths x replicates two-way test of each metric, per method.
 
     Returns:
-        The ``report_path_dependence`` schema; ``holds`` (``ratio_low`` above
-        ``threshold``) is NA with one seed or one path.
+        The ``report_path_dependence`` schema; ``holds`` (the path effect's F
+        test below ``alpha``) is NA with one replicate or one path.
     """
     require_columns(scores, sc.EVALUATION_SCORES.names, "evaluation_scores")
-    rng = np.random.default_rng(seed)
     rows = []
     kept = scores[scores[sc.METRIC].isin(list(metrics))]
     for (method, metric), part in kept.groupby([sc.METHOD, sc.METRIC], sort=False):
         grid = part.pivot_table(index=sc.PATH, columns=sc.SEED, values=sc.VALUE, aggfunc="mean")
-        values = grid.to_numpy(float)
-        path_std, seed_std = _spread(values)
-        ratio = _ratio(path_std, seed_std)
-        low = high = math.nan
-        n_paths, n_seeds = values.shape
-        if n_seeds > 1 and n_paths > 1 and not math.isnan(ratio):
-            draws = rng.integers(0, n_seeds, size=(n_bootstrap, n_seeds))
-            boot = np.array([_ratio(*_spread(values[:, d])) for d in draws])
-            boot = boot[~np.isnan(boot)]
-            tail = (1.0 - level) / 2.0
-            low, high = (float(np.quantile(boot, q, method="inverted_cdf"))
-                         for q in (tail, 1.0 - tail))  # fmt: skip
-        holds = None if math.isnan(low) else low > threshold
+        test = rp.two_way_path_test(grid.to_numpy(float), level)
+        holds = None if math.isnan(test.p_value) else bool(test.p_value < alpha)
         rows.append({
-            sc.METHOD: method, sc.METRIC: metric, "n_paths": n_paths, "n_seeds": n_seeds,
-            "path_std": path_std, "seed_std": seed_std, "ratio": ratio, "ratio_low": low,
-            "ratio_high": high, "holds": holds,
+            sc.METHOD: method, sc.METRIC: metric, "n_paths": grid.shape[0],
+            "n_seeds": grid.shape[1], "ms_path": test.ms_path, "ms_residual": test.ms_residual,
+            "f": test.f, "p_value": test.p_value, "ratio": test.ratio,
+            "ratio_low": test.ratio_low, "ratio_high": test.ratio_high, "holds": holds,
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(sc.PATH_DEPENDENCE.names))
     out["holds"] = out["holds"].astype("boolean")
     rank = {m: i for i, m in enumerate(metrics)}
     out = out.assign(_m=out[sc.METRIC].map(rank))
     return sort_rows(out, [sc.METHOD, "_m"]).drop(columns="_m")
+
+
+def matched_start(trajectories: pd.DataFrame, drop: float) -> pd.DataFrame:
+    """Steps each run takes from a common level L0 to ``L0 - drop`` (per-token label ll).
+
+    Per method x seed cell, L0 is the lowest starting forget-label log-likelihood
+    of its paths (eval subset), so every path is timed from the same level.
+
+    Returns:
+        Columns ``method, seed, path, position, l0, l1, steps, matched_speed``;
+        ``matched_speed = -steps``, so a slower path has a smaller value, as a
+        smaller forget score (``-inf`` for a run that never reaches L1).
+    """
+    require_columns(trajectories, TRAJECTORY_COLUMNS, "trajectories")
+    ll = sc.FORGET_LABEL_TOK
+    known = trajectories[np.isfinite(trajectories[ll].astype(float))].sort_values(sc.STEP)
+    rows = []
+    for (method, seed), cell in known.groupby([sc.METHOD, sc.SEED], sort=False):
+        runs = list(cell.groupby([sc.PATH, sc.POSITION], sort=False))
+        curves = [(g[sc.STEP].to_numpy(float), g[ll].to_numpy(float)) for _, g in runs]
+        l0, l1, steps = rp.matched_start_steps(curves, drop)
+        for ((path, position), _), t in zip(runs, steps, strict=True):
+            rows.append({sc.METHOD: method, sc.SEED: seed, sc.PATH: path,
+                         sc.POSITION: position, "l0": l0, "l1": l1, "steps": t,
+                         MATCHED: -t})  # fmt: skip
+    columns = [sc.METHOD, sc.SEED, sc.PATH, sc.POSITION, "l0", "l1", "steps", MATCHED]
+    return sort_rows(
+        pd.DataFrame(rows, columns=columns), [sc.METHOD, sc.SEED, sc.POSITION, sc.PATH]
+    )
 
 
 def ols(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -372,6 +357,29 @@ def starting_control(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(sc.STARTING_CONTROL.names))
 
 
+def _spread(values: np.ndarray) -> tuple[float, float]:
+    """(std across paths of seed means, pooled within-path std) of a paths x seeds array."""
+    means = np.nanmean(values, axis=1)
+    path_std = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
+    counts = np.sum(np.isfinite(values), axis=1)
+    dof = np.clip(counts - 1, 0, None)
+    if dof.sum() == 0:
+        return path_std, math.nan
+    dev = np.nansum((values - means[:, None]) ** 2, axis=1)
+    seed_std = float(math.sqrt(dev.sum() / dof.sum()))
+    # Identical values across seeds leave rounding noise, not a seed spread.
+    scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    return path_std, 0.0 if seed_std <= 1e-12 * max(scale, 1.0) else seed_std
+
+
+def _ratio(path_std: float, seed_std: float) -> float:
+    if not (math.isfinite(path_std) and math.isfinite(seed_std)):
+        return math.nan
+    if seed_std == 0:
+        return math.inf if path_std > 0 else math.nan
+    return path_std / seed_std
+
+
 CONTRAST_METRICS = (sc.FORGET_SCORE_LABEL, sc.after(sc.RE_DISTANCE))
 CONTRAST_COLUMNS = [sc.METHOD, sc.METRIC, "n_paths", "n_seeds", "mean", "path_std",
                     "path_range", "seed_std", "ratio"]  # fmt: skip
@@ -414,42 +422,43 @@ def method_contrast(
 
 
 SETTING_COLUMNS = ["setting", "recency_holds", "recency_n_holds", "recency_n_cells",
-                   "recency_p_value", "divergence_grows", "divergence_slope", "divergence_r2"]  # fmt: skip
+                   "recency_p_value", "divergence_grows", "divergence_slope",
+                   "divergence_best_model"]  # fmt: skip
 
 
 def setting_verdicts(
-    cells: pd.DataFrame, fits: pd.DataFrame, min_r2: float = 0.8, measure: str = FORGET_SCORE
+    recency: pd.DataFrame, fits: pd.DataFrame, measure: str = FORGET_SCORE
 ) -> pd.DataFrame:
     """Recency and divergence per method, i.e. per setting when methods are variants.
 
-    Recency holds for a setting when the strict test holds in every seed cell
-    that tells (``recency_p_value``: chance of at least that many cells);
-    divergence grows when the log-linear fit of the RE distance between paths
-    has slope > 0 and r2 >= ``min_r2`` (the rules of the headline verdicts).
+    Recency holds for a setting when the strict test holds in every replicate
+    (``recency_p_value``: the joint permutation p of that count); divergence
+    grows when the exponential model fits the distance between paths best (AIC)
+    with a positive rate (the rules of the headline verdicts).
 
     Args:
-        cells: ``report_recency_cells``.
+        recency: ``report_recency`` (:func:`recency_tests`).
         fits: ``divergence_fits``.
-        min_r2: The fit quality the divergence verdict asks for.
         measure: The recency measure (default: the forget score).
 
     Returns:
         :data:`SETTING_COLUMNS`, one row per method in order of appearance.
     """
-    counts = recency_counts(cells[cells["measure"] == measure])
-    counts = counts[counts["scope"] != "all"].set_index("scope")
+    counts = recency[(recency["measure"] == measure) & (recency["scope"] != "all")]
+    counts = counts.set_index("scope")
     fit = fits.drop_duplicates(sc.METHOD).set_index(sc.METHOD)
     rows = []
     for method in dict.fromkeys([*counts.index, *fit.index]):
         n = int(counts["n_cells"].get(method, 0))
         k = int(counts["n_holds"].get(method, 0))
         slope = float(fit[sc.SLOPE].get(method, math.nan))
-        r2 = float(fit[sc.R2].get(method, math.nan))
+        best = fit["best_model"].get(method) if "best_model" in fit else None
         rows.append({
             "setting": method, "recency_holds": (k == n) if n else None, "recency_n_holds": k,
             "recency_n_cells": n, "recency_p_value": float(counts["p_value"].get(method, math.nan)),
-            "divergence_grows": (slope > 0 and r2 >= min_r2) if math.isfinite(slope) else None,
-            "divergence_slope": slope, "divergence_r2": r2,
+            "divergence_grows": (best == "exponential" and slope > 0)
+            if isinstance(best, str) else None,
+            "divergence_slope": slope, "divergence_best_model": best,
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=SETTING_COLUMNS)
     for column in ("recency_holds", "divergence_grows"):
@@ -461,18 +470,19 @@ __all__ = [
     "CONTRAST_COLUMNS",
     "CONTRAST_METRICS",
     "FORGET_SCORE",
-    "SETTING_COLUMNS",
     "FORGET_SOURCES",
-    "count_tail",
+    "MATCHED",
+    "SETTING_COLUMNS",
     "drop_measure",
     "forget_runs",
     "ll_drops",
+    "matched_start",
     "method_contrast",
     "ols",
     "path_dependence",
     "position_effect",
-    "position_permutation_test",
-    "recency_counts",
+    "recency_tests",
+    "replicate_tables",
     "setting_verdicts",
     "starting_control",
     "strict_chance",

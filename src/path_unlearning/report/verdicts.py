@@ -28,11 +28,10 @@ class VerdictSettings:
     alpha: float = 0.05
     n_permutations: int = 9999
     exact_limit: int = 100_000
-    path_dependence_ratio: float = 2.0
     path_dependence_metric: str = sc.FORGET_SCORE_LABEL
-    n_bootstrap: int = 2000
     confidence_level: float = 0.95
-    min_r2: float = 0.8
+    matched_drop: float = 0.5
+    collinearity_limit: float = 0.9
     metrics: tuple[str, ...] = TABLE1_METRICS
     seed: int = 0
     digits: int = 3
@@ -56,6 +55,7 @@ class Verdicts:
 
     summary: pd.DataFrame
     recency: pd.DataFrame
+    recency_tests: pd.DataFrame
     position_effect: pd.DataFrame
     path_dependence: pd.DataFrame
     starting_control: pd.DataFrame
@@ -82,34 +82,33 @@ def compute_verdicts(
     require_columns(fits, FIT_COLUMNS, "divergence_fits")
     runs = st.forget_runs(trajectories, scores, s.forget_score_source)
     drops = st.ll_drops(trajectories, s.drop_steps)
+    matched = st.matched_start(trajectories, s.matched_drop)
+    measures = [
+        (st.FORGET_SCORE, runs),
+        *((st.drop_measure(t), drops) for t in s.drop_steps),
+        (st.MATCHED, matched),
+    ]
     cells = pd.concat(
-        [
-            st.strict_recency(runs, st.FORGET_SCORE),
-            *(st.strict_recency(drops, st.drop_measure(t)) for t in s.drop_steps),
-        ],
-        ignore_index=True,
+        [st.strict_recency(table, measure) for measure, table in measures], ignore_index=True
     )
-    position = st.position_effect(
-        runs, n_permutations=s.n_permutations, seed=s.seed, exact_limit=s.exact_limit
-    )
-    dependence = st.path_dependence(
-        scores, s.metrics, s.path_dependence_ratio, s.n_bootstrap, s.confidence_level, s.seed
-    )
+    perm = {"n_permutations": s.n_permutations, "exact_limit": s.exact_limit, "seed": s.seed}
+    recency = st.recency_tests(measures, **perm)
+    position = st.position_effect(runs, **perm)
+    matched_position = st.position_effect(matched, st.MATCHED, **perm)
+    dependence = st.path_dependence(scores, s.metrics, s.alpha, s.confidence_level)
     control = st.starting_control(runs)
     rows = [
-        *wording.recency_rows(st.recency_counts(cells), s.alpha),
+        *wording.recency_rows(recency, s.alpha),
         *wording.position_rows(position, s.alpha),
         *wording.path_dependence_rows(
-            dependence,
-            s.path_dependence_metric,
-            s.path_dependence_ratio,
-            s.confidence_level,
-            s.digits,
+            dependence, s.path_dependence_metric, s.alpha, s.confidence_level, s.digits
         ),
-        *wording.starting_rows(control, s.alpha, s.digits),
-        *wording.divergence_rows(fits, s.min_r2, s.digits),
+        *wording.starting_rows(
+            matched_position, control, position, s.alpha, s.collinearity_limit, s.digits
+        ),
+        *wording.divergence_rows(fits, s.digits),
     ]
-    return Verdicts(wording.summary_table(rows), cells, position, dependence, control)
+    return Verdicts(wording.summary_table(rows), cells, recency, position, dependence, control)
 
 
 __all__ = ["VerdictSettings", "Verdicts", "compute_verdicts"]

@@ -70,6 +70,20 @@ def start_model(
     return new_adapter(merged_model(base_model, path_adapter), lora_params, seed)
 
 
+def peak_lr_steps(config: UnlearnConfig) -> list[int]:
+    """The steps whose update uses the schedule's peak learning rate (the constant phase)."""
+    probe = torch.nn.Parameter(torch.zeros(1))
+    optimizer = make_optimizer([probe], config)
+    scheduler = make_scheduler(optimizer, config, config.steps)
+    rates = []
+    for _ in range(config.steps):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    peak = max(rates)
+    return [step for step, lr in enumerate(rates, start=1) if lr >= peak * (1 - 1e-9) and lr > 0]
+
+
 def _forget_batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
     """Endless shuffled batches of example indices, reshuffled each epoch.
 
@@ -234,7 +248,8 @@ def unlearn(
         )  # fmt: skip
         lr = scheduler.get_last_lr()[0]
         if torch.isfinite(loss):
-            accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+            if config.max_grad_norm is not None:
+                accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
         optimizer.zero_grad()

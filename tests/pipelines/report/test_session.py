@@ -33,8 +33,8 @@ def test_kedro_run_report(tmp_path: Path) -> None:
     assert len(versions) == 3 + len(plan.seeds) * len(plan.paths) * len(plan.methods)
     page = latest(project, f"{reporting}/report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
-    assert "unlearn:" in page and "path_dependence_ratio" in page  # parameters written in
-    assert "ratio undefined" not in page  # two seeds: path dependence is decided
+    assert "unlearn:" in page and "path_dependence_metric" in page  # parameters written in
+    assert "no replicate noise" not in page  # two replicates: path dependence is decided
     if any(isinstance(h, LineageHook) for h in settings.HOOKS):
         _check_recorded_versions(project, versions)
     else:
@@ -57,7 +57,7 @@ def test_session_with_lineage_hook_records_versions(tmp_path: Path) -> None:
     from kedro.framework.startup import bootstrap_project
 
     project = copy_project(tmp_path / "project")
-    (project / "conf" / "local" / "parameters.yml").write_text("method: ga\n")
+    (project / "conf" / "local" / "parameters.yml").write_text("method: ga\nseeds: [0]\n")
     seed_report_inputs(project, seeds=(0,))
     seed_report_inputs(project, seeds=(0, 1))  # a newer version of every input
     bootstrap_project(project)

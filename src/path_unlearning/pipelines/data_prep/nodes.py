@@ -146,7 +146,9 @@ def load_tokenizer(params: dict[str, Any], model: dict[str, Any]) -> PreTrainedT
         raise paper.DataSourceError(
             "source: hub needs data_prep.hub.tokenizer or model.name_or_path"
         )
-    return load_chat_tokenizer(name, config.trust_remote_code, config.pad_token)
+    return load_chat_tokenizer(
+        name, config.trust_remote_code, config.pad_token, config.system_prompt
+    )
 
 
 def empty_corpus() -> pd.DataFrame:

@@ -1,9 +1,12 @@
-"""depth: the trie of the six orders of R, C, U, gradient ascent on U, and the summary.
+"""depth: per replicate, the trie of the six orders of R, C, U, GA on U; one summary.
 
-``depth.RC.train`` reads ``depth.R.adapter`` and writes ``depth.RC.adapter``; every
-order then has ``depth.<order>.unlearn`` writing ``depth.<order>.trajectory``, and
-``summarise_depth`` reads them all. It reuses the default experiment's ``tokenizer``
-and ``base_model``: run data_prep and the base model first (docs/depth.md).
+In replicate ``s0``, ``depth.s0.RC.train`` reads ``depth.s0.R.adapter`` and writes
+``depth.s0.RC.adapter``; every order then has ``depth.s0.<order>.unlearn`` writing
+``depth.s0.<order>.trajectory``, and ``summarise_depth`` reads every replicate's.
+Each replicate ``s<seed>`` of ``depth.seeds`` starts from its own base model
+(``s<seed>.base_model``, trained by the default's ``s<seed>.prepare_base_model``)
+and reuses the default experiment's ``tokenizer``: run data_prep and those base
+models first (docs/depth.md).
 """
 
 from __future__ import annotations
@@ -21,58 +24,72 @@ from path_unlearning.pipelines.depth.nodes import (
 from path_unlearning.plan import ExperimentPlan
 
 NAMESPACE = "depth"
-SHARED = {"base_model": "base_model", "tokenizer": "tokenizer", "depth_records": "depth_records"}
+OUTPUTS = ["depth_logprobs", "depth_classification", "depth_verdict", "depth_summary",
+           "depth_figure"]  # fmt: skip
 
 
-def _name(name: str) -> str:
-    return f"{NAMESPACE}.{name}"
+def _name(seed: int, name: str = "") -> str:
+    return f"{NAMESPACE}.{ExperimentPlan.namespace(seed, name)}"
 
 
-def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
-    """The depth experiment for the plan's ``depth_paths`` (empty without them)."""
-    if not plan.depth_paths:
-        return Pipeline([])
-    nodes = [
-        Node(
-            make_depth_records,
-            ["tokenizer", "params:depth"],
-            "depth_records",
-            name="make_depth_records",
-            tags=["depth"],
-        )
-    ]
+def _replicate(plan: ExperimentPlan, seed: int) -> list[Node]:
+    shared = {
+        "base_model": plan.base_model(seed),
+        "tokenizer": "tokenizer",
+        "depth_records": "depth_records",
+        "params": "params:depth",
+    }
+    nodes = []
     for prefix in prefix_trie(plan.depth_paths):
-        inputs = {**SHARED, "params": "params:depth"}
+        inputs = dict(shared)
         if parent(prefix):
-            inputs["parent"] = _name(f"{parent(prefix)}.adapter")
+            inputs["parent"] = _name(seed, f"{parent(prefix)}.adapter")
         nodes.append(
             Node(
-                bind(train_depth_prefix, prefix=prefix),
+                bind(train_depth_prefix, seed=seed, prefix=prefix),
                 inputs,
-                [_name(f"{prefix}.adapter"), _name(f"{prefix}.train_log")],
+                [_name(seed, f"{prefix}.adapter"), _name(seed, f"{prefix}.train_log")],
                 name="train",
-                namespace=_name(prefix),
+                namespace=_name(seed, prefix),
                 tags=["depth", "stage_training"],
             )
         )
     for path in plan.depth_paths:
         nodes.append(
             Node(
-                bind(unlearn_depth_order, path=path),
-                {**SHARED, "path_adapter": _name(f"{path}.adapter"), "params": "params:depth"},
-                _name(f"{path}.trajectory"),
+                bind(unlearn_depth_order, seed=seed, path=path),
+                {**shared, "path_adapter": _name(seed, f"{path}.adapter")},
+                _name(seed, f"{path}.trajectory"),
                 name="unlearn",
-                namespace=_name(path),
+                namespace=_name(seed, path),
                 tags=["depth", "unlearning"],
             )
         )
-    nodes.append(
-        Node(
-            summarise_depth,
-            {"params": "params:depth", **{p: _name(f"{p}.trajectory") for p in plan.depth_paths}},
-            ["depth_logprobs", "depth_classification", "depth_verdict", "depth_figure"],
-            name="summarise_depth",
-            tags=["depth"],
-        )
+    return nodes
+
+
+def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
+    """The depth experiment for the plan's ``depth_paths`` and ``depth_seeds`` (empty without)."""
+    if not plan.depth_paths:
+        return Pipeline([])
+    records = Node(
+        make_depth_records,
+        ["tokenizer", "params:depth"],
+        "depth_records",
+        name="make_depth_records",
+        tags=["depth"],
     )
-    return Pipeline(nodes)
+    trajectories = {
+        f"s{seed}_{path}": _name(seed, f"{path}.trajectory")
+        for seed in plan.depth_seeds
+        for path in plan.depth_paths
+    }
+    summary = Node(
+        summarise_depth,
+        {"params": "params:depth", **trajectories},
+        OUTPUTS,
+        name="summarise_depth",
+        tags=["depth"],
+    )
+    replicates = [node for seed in plan.depth_seeds for node in _replicate(plan, seed)]
+    return Pipeline([records, *replicates, summary])

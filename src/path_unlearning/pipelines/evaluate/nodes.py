@@ -5,23 +5,31 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning import schemas
-from path_unlearning.metrics.distances import fit_growth_rate, pairwise_distances
+from path_unlearning.metrics.distances import (
+    GROWTH_MODELS,
+    fit_growth_rate,
+    growth_fits,
+    pairwise_distances,
+)
 from path_unlearning.metrics.evaluation import (
     EvalSets,
     model_distance,
     model_scores,
 )
 from path_unlearning.metrics.scores import facts_utility, forget_score
-from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_model
+from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_view
 from path_unlearning.schemas import (
     DIVERGENCE_FITS,
     EVALUATION_SCORES,
+    FACTS,
     FACTS_LL,
     FACTS_UTILITY,
+    FORGET_LABEL,
     FORGET_LABEL_LL,
     FORGET_SCORE_BOTH,
     FORGET_SCORE_LABEL,
@@ -30,25 +38,35 @@ from path_unlearning.schemas import (
     MATH_ACC,
     MATH_ACC_SAMPLED,
     MATH_UTILITY,
+    PARAPHRASE,
     PARAPHRASE_LL,
     PATH_DIVERGENCE,
     RE_DISTANCE,
     SCORED_PROBES,
     ll,
+    ll_tok,
+    summed,
 )
+from path_unlearning.sections import unlearn_config
+from path_unlearning.unlearning.loop import peak_lr_steps
 
 SCORE_COLUMNS = list(EVALUATION_SCORES.names)
 
 
 def _unlearned(
-    base: PreTrainedModel, path_model: PreTrainedModel, series: AdapterSeries, seed: int, step: int
+    base: PreTrainedModel,
+    path_adapter: AdapterCheckpoint,
+    series: AdapterSeries,
+    seed: int,
+    step: int,
 ) -> PreTrainedModel:
     adapter = series.adapters[(seed, step)]
     # A continued stage adapter already contains the path; a fresh one sits on
-    # the merged path model. Merged, the model is only scored: plain linear
-    # layers run faster than LoRA's extra matmuls.
-    on = base if series.metadata.get("continue_adapter") else path_model
-    return merged_model(on, adapter)
+    # the merged path model. Every model is a view of the one base model with
+    # its adapters merged in (``merged_view``): no copy of the base is made.
+    if series.metadata.get("continue_adapter"):
+        return merged_view(base, adapter)
+    return merged_view(base, path_adapter, adapter)
 
 
 def prepare_eval_sets(
@@ -69,6 +87,7 @@ def prepare_eval_sets(
         math_eval,
         generic_eval,
         params["batch_size"],
+        params.get("score_end_token", True),
     )
 
 
@@ -84,9 +103,9 @@ def evaluate_before(
     Returns:
         One row per metric (``metric``, ``value``).
     """
-    model = merged_model(base_model, path_adapter)
+    model = merged_view(base_model, path_adapter)
     scores = model_scores(model, eval_sets, params)
-    reference = merged_model(base_model, reference_adapter)
+    reference = merged_view(base_model, reference_adapter)
     scores.update(model_distance(model, reference, eval_sets.generic))
     return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
 
@@ -107,21 +126,24 @@ def evaluate_unlearned(
         Tidy rows ``path, method, seed, position, metric, value``.
     """
     b = dict(zip(before["metric"], before["value"], strict=True))
-    path_model = merged_model(base_model, path_adapter)
-    reference = merged_model(base_model, reference_adapter)
+    reference = merged_view(base_model, reference_adapter)
     path, method = unlearned.metadata["path"], unlearned.metadata["method"]
     rows = []
     for seed in unlearned.metadata["seeds"]:
-        model = _unlearned(base_model, path_model, unlearned, seed, unlearned.steps(seed)[-1])
+        model = _unlearned(base_model, path_adapter, unlearned, seed, unlearned.steps(seed)[-1])
         a = model_scores(model, eval_sets, params)
         a.update(model_distance(model, reference, eval_sets.generic))
-        label = forget_score(b[FORGET_LABEL_LL], a[FORGET_LABEL_LL])
-        para = forget_score(b[PARAPHRASE_LL], a[PARAPHRASE_LL])
+        # Per-token log-likelihoods, as the paper's code; summed ones as extra columns.
+        label = forget_score(b[ll_tok(FORGET_LABEL)], a[ll_tok(FORGET_LABEL)])
+        para = forget_score(b[ll_tok(PARAPHRASE)], a[ll_tok(PARAPHRASE)])
         metrics = {
             FORGET_SCORE_LABEL: label,
             FORGET_SCORE_PARAPHRASE: para,
             FORGET_SCORE_BOTH: (label + para) / 2,
-            FACTS_UTILITY: facts_utility(b[FACTS_LL], a[FACTS_LL]),
+            FACTS_UTILITY: facts_utility(b[ll_tok(FACTS)], a[ll_tok(FACTS)]),
+            summed(FORGET_SCORE_LABEL): forget_score(b[FORGET_LABEL_LL], a[FORGET_LABEL_LL]),
+            summed(FORGET_SCORE_PARAPHRASE): forget_score(b[PARAPHRASE_LL], a[PARAPHRASE_LL]),
+            summed(FACTS_UTILITY): facts_utility(b[FACTS_LL], a[FACTS_LL]),
             schemas.before(MATH_ACC): b[MATH_ACC],
             schemas.after(MATH_ACC): a[MATH_ACC],
             MATH_UTILITY: a[MATH_ACC] - b[MATH_ACC],
@@ -134,8 +156,9 @@ def evaluate_unlearned(
             metrics[schemas.before(MATH_ACC_SAMPLED)] = b[MATH_ACC_SAMPLED]
             metrics[schemas.after(MATH_ACC_SAMPLED)] = a[MATH_ACC_SAMPLED]
         for probe in SCORED_PROBES:
-            metrics[schemas.before(ll(probe))] = b[ll(probe)]
-            metrics[schemas.after(ll(probe))] = a[ll(probe)]
+            for column in (ll(probe), ll_tok(probe)):
+                metrics[schemas.before(column)] = b[column]
+                metrics[schemas.after(column)] = a[column]
         rows += [(path, method, seed, position, m, v) for m, v in metrics.items()]
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
@@ -166,7 +189,6 @@ def measure_path_divergence(
     batches = eval_sets.generic
     paths = sorted(name.removesuffix("_adapter") for name in models if name.endswith("_adapter"))
     series = {p: models[f"{p}_unlearned"] for p in paths}
-    path_models = {p: merged_model(base_model, models[f"{p}_adapter"]) for p in paths}
     method = series[paths[0]].metadata["method"]
     rows = []
     # One (seed, step) at a time: its paths' models are compared chunk by chunk
@@ -178,7 +200,8 @@ def measure_path_divergence(
             continue
         compared = {p for pair in pairs for p in pair}
         unlearned = {
-            p: _unlearned(base_model, path_models[p], series[p], seed, step) for p in compared
+            p: _unlearned(base_model, models[f"{p}_adapter"], series[p], seed, step)
+            for p in compared
         }
         distances = pairwise_distances(unlearned, pairs, batches)
         for (pa, pb), d in distances.items():
@@ -186,10 +209,24 @@ def measure_path_divergence(
     return pd.DataFrame(rows, columns=list(PATH_DIVERGENCE.names))
 
 
-def fit_divergence(divergence: pd.DataFrame) -> pd.DataFrame:
-    """Growth rate of the mean pairwise distance per method (log-linear in the step)."""
+def fit_divergence(divergence: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Growth of the mean distance between paths per method, over its constant-lr steps.
+
+    Exponential, linear and saturating models are fitted and compared by AIC; the
+    log-linear slope is kept for the figure. Warm-up and decay steps are left out:
+    their changing learning rate bends any curve.
+    """
     rows = []
     for method, group in divergence.groupby("method", sort=True):
-        mean = group[group["step"] > 0].groupby("step")[RE_DISTANCE].mean()
-        rows.append({"method": method, **fit_growth_rate(mean.index.tolist(), mean.tolist())})
+        steps = peak_lr_steps(unlearn_config(params, str(method), 0))
+        mean = group[group["step"].isin(steps)].groupby("step")[RE_DISTANCE].mean()
+        x, y = mean.index.tolist(), mean.tolist()
+        fits = growth_fits(x, y)
+        aics = {m: fits[m]["aic"] for m in GROWTH_MODELS}
+        finite = {m: v for m, v in aics.items() if np.isfinite(v)}
+        rows.append({
+            "method": method, **fit_growth_rate(x, y),
+            **{f"aic_{m}": v for m, v in aics.items()},
+            "best_model": min(finite, key=finite.get) if finite else None,
+        })  # fmt: skip
     return pd.DataFrame(rows, columns=list(DIVERGENCE_FITS.names))

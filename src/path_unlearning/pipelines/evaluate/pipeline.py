@@ -28,7 +28,7 @@ def _path_nodes(plan: ExperimentPlan, seed: int, path: str) -> list[Node]:
     """Scores of one path's model before unlearning and after each method."""
     ns = plan.namespace(seed, path)
     common = {
-        "base_model": "base_model",
+        "base_model": plan.base_model(seed),
         "path_adapter": f"{ns}.adapter",
         "reference_adapter": f"{plan.namespace(seed, plan.reference(path))}.adapter",
         "eval_sets": "eval_sets",
@@ -57,7 +57,7 @@ def _seed_nodes(plan: ExperimentPlan, seed: int) -> list[Node]:
         Node(
             measure_path_divergence,
             {
-                "base_model": "base_model",
+                "base_model": plan.base_model(seed),
                 "eval_sets": "eval_sets",
                 **{f"{p}_adapter": f"{ns}.{p}.adapter" for p in plan.paths},
                 **{f"{p}_unlearned": f"{ns}.{p}.{m}.unlearned" for p in plan.paths},
@@ -103,7 +103,12 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
             "path_divergence",
             name="combine_path_divergence",
         ),
-        Node(fit_divergence, "path_divergence", "divergence_fits", name="fit_divergence"),
+        Node(
+            fit_divergence,
+            ["path_divergence", "params:unlearn"],
+            "divergence_fits",
+            name="fit_divergence",
+        ),
     ]
     per_seed = [
         node

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
+from transformers import PreTrainedTokenizerBase
 
 from path_unlearning import schemas as sc
 from path_unlearning.report import figures, tables
@@ -19,6 +20,7 @@ from path_unlearning.report.document import (
     render_markdown,
     select_parameters,
 )
+from path_unlearning.report.regime import regime_targets
 from path_unlearning.report.verdicts import VerdictSettings, compute_verdicts
 from path_unlearning.run_index import add_producing_runs
 
@@ -81,18 +83,18 @@ def plot_forget_curves(
     trajectories: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[Figure, go.Figure, bytes]:
     """Figure 1 analogue as PNG figure, Plotly figure and embeddable PNG bytes."""
-    bands = _bands(trajectories, sc.FORGET_LABEL_LL, params)
-    fig = figures.plot_curves(bands, sc.FORGET_LABEL_LL, _level(params))
+    bands = _bands(trajectories, sc.FORGET_LABEL_TOK, params)
+    fig = figures.plot_curves(bands, sc.FORGET_LABEL_TOK, _level(params))
     png = figures.figure_png(fig, int(params.get("dpi", 120)))
-    return fig, figures.plotly_curves(bands, sc.FORGET_LABEL_LL, _level(params)), png
+    return fig, figures.plotly_curves(bands, sc.FORGET_LABEL_TOK, _level(params)), png
 
 
 def plot_forget_and_facts(
     trajectories: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[Figure, go.Figure, bytes]:
     """Figure 3 analogue as PNG figure, Plotly figure and embeddable PNG bytes."""
-    forget = _bands(trajectories, sc.FORGET_LABEL_LL, params)
-    facts = _bands(trajectories, sc.FACTS_LL, params)
+    forget = _bands(trajectories, sc.FORGET_LABEL_TOK, params)
+    facts = _bands(trajectories, sc.FACTS_TOK, params)
     fig = figures.plot_forget_and_facts(forget, facts, _level(params))
     png = figures.figure_png(fig, int(params.get("dpi", 120)))
     return fig, figures.plotly_forget_and_facts(forget, facts, _level(params)), png
@@ -121,7 +123,7 @@ def make_verdicts(
     """Verdicts and their detail tables.
 
     Returns:
-        Summary, recency cells, position effect, path dependence, starting-point
+        Summary, recency cells, recency tests, position effect, path dependence, starting-point
         control, starting points.
     """
     settings = dict(params.get("verdicts") or {})
@@ -137,6 +139,7 @@ def make_verdicts(
     return (
         v.summary,
         v.recency,
+        v.recency_tests,
         v.position_effect,
         v.path_dependence,
         v.starting_control,
@@ -144,10 +147,19 @@ def make_verdicts(
     )
 
 
+def check_regime(
+    evaluation_scores: pd.DataFrame,
+    tokenizer: PreTrainedTokenizerBase,
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """The paper's regime targets (``report.regime``) against the run's worst cells."""
+    return regime_targets(evaluation_scores, len(tokenizer), params["regime"])
+
+
 def make_setting_tables(
     evaluation_scores: pd.DataFrame,
     divergence_fits: pd.DataFrame,
-    recency_cells: pd.DataFrame,
+    recency: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """GA vs GradDiff spread across paths, and recency/divergence per method (setting).
@@ -155,10 +167,9 @@ def make_setting_tables(
     With ``--env=ablation`` every method is an unlearning variant (a learning rate
     or a schedule), so the second table has one row per setting.
     """
-    min_r2 = float((params.get("verdicts") or {}).get("min_r2", 0.8))
     return (
         st.method_contrast(evaluation_scores),
-        st.setting_verdicts(recency_cells, divergence_fits, min_r2),
+        st.setting_verdicts(recency, divergence_fits),
     )
 
 
@@ -180,6 +191,8 @@ def write_report(
     params: dict[str, Any],
     contrast: pd.DataFrame | None = None,
     settings: pd.DataFrame | None = None,
+    regime: pd.DataFrame | None = None,
+    recency_tests: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """The report as HTML and Markdown, with the run's parameters and input versions."""
     sections = params.get("parameter_sections") or list(parameters)
@@ -201,11 +214,21 @@ def write_report(
             ReportFigure("divergence", FIGURE_CAPTIONS["divergence"], divergence),
         ],
         details={
+            **(
+                {"Unlearning regime: the paper's targets against the worst cell": regime}
+                if regime is not None
+                else {}
+            ),
             "Starting points: before unlearning, per path": starts,
             "Table 1, every metric": tables.table1_display(table1_numeric, digits),
-            "Recency: strict test per measure x method x seed": recency,
+            **(
+                {"Recency: joint permutation tests per measure (replicates counted)": recency_tests}
+                if recency_tests is not None
+                else {}
+            ),
+            "Recency: strict test per measure x method x replicate": recency,
             "Position effect: permutation test": position,
-            "Path dependence: spread across paths vs across seeds": dependence,
+            "Path dependence: paths x replicates two-way ANOVA": dependence,
             "Starting-point control: forget ~ position + start": control,
             **(
                 {"GA vs GradDiff: spread across paths and across seeds": contrast}

@@ -1,6 +1,7 @@
-"""staged_finetune: the base model, then one training node per seed and prefix of the trie.
+"""staged_finetune: per seed, the base model, then one training node per prefix of the trie.
 
-Each prefix is a namespaced copy of a one-node template: ``s0.BC.train`` reads
+``s0.prepare_base_model`` pretrains replicate 0's tiny base model from seed 0 (a
+configured hub model is one shared ``prepare_base_model``). Each prefix is a namespaced copy of a one-node template: ``s0.BC.train`` reads
 ``s0.B.adapter`` and writes ``s0.BC.adapter``. A prefix shared by several paths
 is one node, so kedro-viz shows the trie's branching; every seed has its own trie.
 """
@@ -42,18 +43,28 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
                 pipeline(
                     _prefix_template(prefix, seed),
                     namespace=plan.namespace(seed, prefix),
-                    inputs={"base_model": "base_model", "tokenizer": "tokenizer", **inputs},
+                    inputs={
+                        "base_model": plan.base_model(seed),
+                        "tokenizer": "tokenizer",
+                        **inputs,
+                    },
                     parameters={
                         "params:stage": f"params:stages.{stage}",
                         "params:finetune": "params:finetune",
                     },
                 )
             )
-    base = Node(
-        prepare_base_model,
-        ["tokenizer", "pretrain_corpus", "params:model", "params:pretrain", "params:finetune",
-         "params:seed"],
-        ["base_model", "base_model_log"],
-        name="prepare_base_model",
-    )  # fmt: skip
-    return Pipeline([base]) + sum(trie, Pipeline([]))
+    bases = {plan.base_model(seed): seed for seed in plan.seeds}
+    if not plan.replicate_base:
+        bases = {"base_model": None}  # one hub model; prepare_base_model ignores the seed
+    base_nodes = [
+        Node(
+            bind(prepare_base_model, seed=seed or 0),
+            ["tokenizer", "pretrain_corpus", "params:model", "params:pretrain", "params:finetune"],
+            [name, name.replace("base_model", "base_model_log")],
+            name="prepare_base_model",
+            namespace=name.removesuffix(".base_model") if name != "base_model" else None,
+        )
+        for name, seed in bases.items()
+    ]
+    return Pipeline(base_nodes) + sum(trie, Pipeline([]))

@@ -11,7 +11,7 @@ from path_unlearning.data.chat import encode_records
 from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
 from path_unlearning.paths import forget_position
-from path_unlearning.schemas import LL_COLUMNS, start
+from path_unlearning.schemas import START_COLUMNS
 from path_unlearning.sections import launch_settings, unlearn_config
 from path_unlearning.unlearning.distributed import launch_unlearn, start_parts
 from path_unlearning.unlearning.loop import start_model, unlearn
@@ -66,8 +66,8 @@ def unlearn_path(
         model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
         result = unlearn(model, forget, probes, config, tokenizer.pad_token_id, retain)
     trajectory = result.trajectory
-    for column in LL_COLUMNS:
-        trajectory[start(column)] = trajectory[column].iloc[0]
+    for column in START_COLUMNS:
+        trajectory[column] = trajectory[column.removesuffix("_start")].iloc[0]
     trajectory.insert(0, "seed", seed)
     adapters = {(seed, step): a for step, a in result.checkpoints.items()}
     trajectory.insert(0, "position", forget_position(path, forget_stage))

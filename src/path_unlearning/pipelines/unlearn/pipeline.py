@@ -13,7 +13,6 @@ from path_unlearning.plan import ExperimentPlan
 from path_unlearning.unlearning.losses import needs_retain
 
 SHARED_INPUTS = [
-    "base_model",
     "tokenizer",
     "forget_eval",
     "paraphrase_eval",
@@ -37,6 +36,7 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
             ns = plan.namespace(seed, path)
             inputs = {
                 **{name: name for name in SHARED_INPUTS},
+                "base_model": plan.base_model(seed),
                 "path_adapter": f"{ns}.adapter",
                 "forget_records": forget_data,
                 "params": "params:unlearn",
