@@ -108,7 +108,7 @@ def test_runs_are_indexed_and_the_report_names_producing_runs(
     assert set(versions["producing_run"]) == {first["run_id"]}
     assert set(versions["parameter_fingerprint"]) == {first["parameter_fingerprint"]}
 
-    # a run that fails after saving is recorded with its error; one that saved nothing is not
+    # a run that fails after saving is recorded with its error and what it saved
     from path_unlearning.pipelines.report import nodes
 
     def broken(**kwargs):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from kedro.io import DatasetError
 from kedro.utils import find_kedro_project, load_obj
 from omegaconf import OmegaConf
 
-from path_unlearning.errors import ConfigError, RunError
+from path_unlearning.errors import ConfigError, RunError, RunInterrupted, quoted
+from path_unlearning.interrupts import EXIT_CODES
 
 
 def split_params(ctx: click.Context, param: Any, value: Any) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def split_params(ctx: click.Context, param: Any, value: Any) -> dict[str, Any]:
         item = f"{key}={rest}" if colon and "=" not in key else raw
         key, equals, rest = item.partition("=")
         if not equals or not key.strip():
-            raise click.BadParameter(f"{raw!r} is not key=value or key:value", ctx, param)
+            raise click.BadParameter(f"{quoted(raw)} is not key=value or key:value", ctx, param)
         items.append(f"{key.strip()}={rest}")
     return OmegaConf.to_container(OmegaConf.from_dotlist(items))
 
@@ -55,7 +57,7 @@ def check_env(env: str | None, conf_source: str | None) -> None:
     )
     if not (root / env).is_dir():
         known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise ConfigError(f"unknown environment {env!r}: choose one of {', '.join(known)}")
+        raise ConfigError(f"unknown environment {quoted(env)}: choose one of {', '.join(known)}")
 
 
 def check_pipelines(names: list[str]) -> None:
@@ -65,7 +67,9 @@ def check_pipelines(names: list[str]) -> None:
     known = ["__default__", *sorted(MODULES)]
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ConfigError(f"unknown pipeline {unknown[0]!r}: choose one of {', '.join(known)}")
+        raise ConfigError(
+            f"unknown pipeline {quoted(unknown[0])}: choose one of {', '.join(known)}"
+        )
 
 
 def check_runner(runner: str | None) -> None:
@@ -76,7 +80,7 @@ def check_runner(runner: str | None) -> None:
         load_obj(runner, "kedro.runner")
     except (ImportError, AttributeError, ValueError):
         raise ConfigError(
-            f"unknown runner {runner!r}: use SequentialRunner, ParallelRunner, ThreadRunner "
+            f"unknown runner {quoted(runner)}: use SequentialRunner, ParallelRunner, ThreadRunner "
             "or a class path such as path_unlearning.runner.WorkerPoolRunner"
         ) from None
 
@@ -107,6 +111,10 @@ class _RunCommand(click.Command):
             check_pipelines(names)
             check_runner(ctx.params.get("runner"))
             return super().invoke(ctx)
+        except RunInterrupted as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = EXIT_CODES[signal.Signals[exc.signal_name]]
+            raise error from None
         except (ConfigError, RunError) as exc:
             raise click.ClickException(str(exc)) from None
         except DatasetError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, field, fields
 from typing import Any, TypeVar
 
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 
 T = TypeVar("T")
 RANGE = "range"
@@ -72,7 +72,7 @@ def check_ranges(config: Any, section: str) -> None:
             ok = value <= high
         if not ok:
             raise ConfigError(
-                f"{section}.{f.name}={value!r} is out of range: "
+                f"{section}.{f.name}={quoted(value)} is out of range: "
                 f"expected {_describe(low, high, low_open, integer)}"
             )
 
@@ -102,7 +102,7 @@ def from_params(
     unknown = sorted(set(params) - allowed - set(ignore))
     if unknown:
         raise ConfigError(
-            f"{section}: unknown parameter {unknown[0]!r}; allowed: "
+            f"{section}: unknown parameter {quoted(unknown[0])}; allowed: "
             f"{', '.join(sorted(allowed | set(ignore)))}"
         )
     values = {k: v for k, v in {**params, **overrides}.items() if k in allowed}
@@ -113,7 +113,7 @@ def from_params(
     ]
     missing = [name for name in required if name not in values]
     if missing:
-        raise ConfigError(f"{section}: missing parameter {missing[0]!r}")
+        raise ConfigError(f"{section}: missing parameter {quoted(missing[0])}")
     config = cls(**values)
     check_ranges(config, section)
     return config

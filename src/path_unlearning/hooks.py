@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ from kedro.framework.project import pipelines
 from kedro.io import AbstractVersionedDataset, DatasetError, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 
-from path_unlearning import run_index
-from path_unlearning.errors import ConfigError
+from path_unlearning import live_runs, run_index
+from path_unlearning.errors import ConfigError, RunError, RunInterrupted, quoted
+from path_unlearning.interrupts import catch_signals
 from path_unlearning.io import AtomicParquetDataset
-from path_unlearning.io.atomic import PARTIAL_SUFFIX
 from path_unlearning.kedro_adapter import project_root
 from path_unlearning.modeling.model import configure_torch_for_cpu
 
@@ -64,33 +63,13 @@ def _is_data(name: str) -> bool:
     return not name.startswith("params:") and name != "parameters"
 
 
-_VERSION_FOLDER = re.compile(r"^\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d\.\d{3}Z$")
-
-
-def remove_orphans(data: Path) -> list[Path]:
-    """Delete what killed saves leave behind: ``.partial`` files and empty version folders.
-
-    Neither is ever loaded (a version is found by its file), so this only tidies.
-    """
-    removed = []
-    for path in sorted(data.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
-                missing_ok=True
-            )
-            removed.append(path)
-        elif path.is_dir() and _VERSION_FOLDER.match(path.name) and not any(path.iterdir()):
-            path.rmdir()
-            removed.append(path)
-    return removed
-
-
 class PreflightHook:
     """Checks before any compute: inputs exist, pinned versions exist, data/ is writable,
     and the outputs of each producing node the run reads come from one run.
 
     Every failure is a one-line ``ConfigError`` naming the fix. It also removes
-    the orphans of killed saves, and names the report file when a run wrote one.
+    the orphans of killed saves (never those of a live run: ``live_runs``), and
+    names the report file when a run wrote one.
     """
 
     @hook_impl
@@ -105,7 +84,7 @@ class PreflightHook:
             pass  # reported just below
         if not os.access(data, os.W_OK | os.X_OK):
             raise ConfigError(f"{data} is not writable: outputs go there; fix its permissions")
-        remove_orphans(data)
+        live_runs.remove_orphans(data, str(run_params.get("run_id") or "") or None)
         pins = run_params.get("load_versions") or {}
         self._check_pinned_versions(pins, pipeline, catalog)
         runtime = run_params.get("runtime_params") or {}
@@ -126,7 +105,7 @@ class PreflightHook:
         for name, version in sorted(pins.items()):
             if name not in known:
                 raise ConfigError(
-                    f"--load-versions names {name!r}, which this run does not use; "
+                    f"--load-versions names {quoted(name)}, which this run does not use; "
                     "check the dataset name (seed datasets start with s<seed>.)"
                 )
             if not catalog.exists(name):
@@ -265,12 +244,23 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"[:500]
 
 
+def _has_version(dataset: AbstractVersionedDataset, version: str) -> bool:
+    """Whether ``dataset`` holds ``version`` (whether or not it is the newest)."""
+    try:
+        path = dataset._get_versioned_path(version)  # noqa: SLF001 - Kedro's own layout
+        return bool(dataset._exists_function(str(path)))  # noqa: SLF001
+    except (AttributeError, DatasetError, OSError):
+        return False
+
+
 def written_datasets(
     pipeline: Pipeline, catalog: Any, run_id: str, completed: bool
 ) -> dict[str, str | None]:
     """The outputs a run wrote, with their version (None for an unversioned file).
 
-    A versioned output was written when its newest version is the run's. An
+    A versioned output was written when it holds a version named by the run's
+    id (every version folder is its run's save_version), newest or not: two
+    runs saving at once are each credited with their own versions. An
     unversioned file is counted only for a completed run (whether a failed run
     reached it cannot be told); memory datasets are never counted.
     """
@@ -278,24 +268,28 @@ def written_datasets(
     for name in sorted(pipeline.all_outputs()):
         dataset = catalog.get(name)
         if isinstance(dataset, AbstractVersionedDataset):
-            dataset.release()  # drop a version cached before the run saved
-            try:
-                if dataset.resolve_load_version() == run_id:
-                    written[name] = run_id
-            except DatasetError:
-                continue
+            if _has_version(dataset, run_id):
+                written[name] = run_id
         elif completed and dataset is not None and not isinstance(dataset, MemoryDataset):
             if "Memory" not in type(dataset).__name__:  # e.g. SharedMemoryDataset
                 written[name] = None
     return written
 
 
+def _every_pipeline() -> Pipeline:
+    """All registered pipelines together (a killed run's pipelines are not rebuilt)."""
+    return sum((pipelines[name] for name in pipelines), Pipeline([]))
+
+
 class RunIndexHook:
     """Appends one record per run to ``data/09_runs/run_index.jsonl`` (``run_index.py``).
 
-    A completed run is always recorded; a failed run when it wrote at least one
-    dataset (its versions then need explaining). A run that stopped before
-    writing anything leaves ``data/`` as it was.
+    Every run that passed its pre-flight checks is recorded with its status:
+    ``completed``, ``failed``, ``interrupted`` (SIGINT or SIGTERM, turned into
+    a run failure by ``interrupts``) or ``killed`` (its process died without a
+    word, e.g. SIGKILL: the next run finds its live marker and records it).
+    A record lists the versions the run wrote. A run stopped by the pre-flight
+    checks wrote nothing and is not a run.
     """
 
     def __init__(self) -> None:
@@ -309,37 +303,65 @@ class RunIndexHook:
         resolved = (parameters or {}).get("parameters", parameters or {})
         self._runs[save_version] = {"started": _now(), "parameters": dict(resolved)}
 
+    @hook_impl(trylast=True)
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
+        """After the pre-flight checks: record killed runs, mark this one live, catch signals."""
+        run_id = str(run_params["run_id"])
+        root = Path(run_params.get("project_path") or project_root())
+        data = root / "data"
+        for dead in live_runs.dead_runs(data):
+            self._record_killed(root, dead, catalog)
+        state = self._runs.setdefault(run_id, {"started": _now(), "parameters": {}})
+        live_runs.mark_live(data, run_id, {
+            "started": state["started"],
+            "env": run_params.get("env"),
+            "pipelines": run_params.get("pipeline_names") or ["__default__"],
+            "runtime_params": run_params.get("runtime_params") or {},
+            "parameter_fingerprint": run_index.parameter_fingerprint(state["parameters"]),
+        })  # fmt: skip
+        state["signals"] = catch_signals(run_id)
+
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        """Record a completed run."""
-        self._record(run_params, pipeline, catalog, None)
+        """Record a completed run; a record that cannot be written fails it in one line."""
+        try:
+            self._record(run_params, pipeline, catalog, None)
+        except OSError as error:
+            raise RunError(
+                f"run {run_params['run_id']} completed, but its record could not be added "
+                f"to {run_index.RUN_INDEX} ({_one_line(error)}); its outputs are saved"
+            ) from None
 
     @hook_impl
     def on_pipeline_error(
         self, error: Exception, run_params: dict[str, Any], pipeline: Pipeline, catalog
     ) -> None:
-        """Record a failed run that wrote something."""
+        """Record a failed or interrupted run (never hiding the run's own error)."""
         try:
             self._record(run_params, pipeline, catalog, error)
-        except Exception:  # noqa: BLE001 - never hide the run's own error
-            logger.warning("could not record the failed run in the run index", exc_info=True)
+        except Exception as failure:  # noqa: BLE001 - the run's own error comes first
+            logger.warning("could not record run %s: %s", run_params["run_id"], _one_line(failure))
 
     def _record(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any, error: Exception | None
     ) -> None:
         run_id = str(run_params["run_id"])
         state = self._runs.pop(run_id, None) or {"started": None, "parameters": {}}
-        written = written_datasets(pipeline, catalog, run_id, completed=error is None)
-        if error is not None and not written:
-            return
         root = Path(run_params.get("project_path") or project_root())
-        parameters = run_index.flatten(state["parameters"])
-
-        def build(previous: list[dict[str, Any]]) -> dict[str, Any]:
-            before = previous[-1].get("parameters") if previous else None
-            return {
+        if state.get("signals") is not None:
+            state["signals"].restore()
+        try:
+            written = written_datasets(pipeline, catalog, run_id, completed=error is None)
+            status = "completed"
+            if error is not None:
+                status = "interrupted" if isinstance(error, RunInterrupted) else "failed"
+            parameters = run_index.flatten(state["parameters"])
+            path = root / run_index.RUN_INDEX
+            run_index.append_record(path, lambda previous: {
                 "run_id": run_id,
-                "status": "failed" if error is not None else "completed",
+                "status": status,
                 "error": _one_line(error) if error is not None else None,
                 "started": state["started"],
                 "ended": _now(),
@@ -351,14 +373,45 @@ class RunIndexHook:
                 "runner": _runner_name(run_params.get("runner")),
                 "kedro_version": run_params.get("kedro_version"),
                 "parameter_fingerprint": run_index.parameter_fingerprint(state["parameters"]),
-                "parameters_changed": run_index.parameter_changes(before, parameters),
+                "parameters_changed": run_index.parameter_changes(
+                    _previous_parameters(previous), parameters
+                ),
                 "datasets": written,
                 "parameters": parameters,
-            }
+            })  # fmt: skip
+            logger.info("run index: %s (run %s, %s)", path, run_id, status)
+        finally:
+            live_runs.unmark(root / "data", run_id)
 
-        path = root / run_index.RUN_INDEX
-        run_index.append_record(path, build)
-        logger.info("run index: %s (run %s)", path, run_id)
+    @staticmethod
+    def _record_killed(root: Path, dead: dict[str, Any], catalog: Any) -> None:
+        """The record of a run whose process died before it could write one."""
+        run_id = str(dead["run_id"])
+        try:
+            if run_id not in run_index.by_run(run_index.read_index(root / run_index.RUN_INDEX)):
+                written = written_datasets(_every_pipeline(), catalog, run_id, completed=False)
+                run_index.append_record(root / run_index.RUN_INDEX, lambda previous: {
+                    **{k: dead.get(k) for k in ("run_id", "started", "env", "pipelines",
+                                                "runtime_params", "parameter_fingerprint")},
+                    "status": "killed",
+                    "error": f"process {dead.get('pid')} on {dead.get('host')} ended without "
+                             "recording the run (SIGKILL, out of memory or power loss)",
+                    "ended": None,
+                    "datasets": written,
+                })  # fmt: skip
+                logger.warning("run %s was killed; recorded it in the run index", run_id)
+        except OSError as error:
+            logger.warning("could not record killed run %s: %s", run_id, _one_line(error))
+        else:
+            live_runs.unmark(root / "data", run_id)
+
+
+def _previous_parameters(previous: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The parameters of the last record that has them (a killed run's record has none)."""
+    for record in reversed(previous):
+        if record.get("parameters") is not None:
+            return record["parameters"]
+    return None
 
 
 # Lineage: the versions of the report's input tables. A node cannot see the

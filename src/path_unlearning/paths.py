@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 
 _PATH_PATTERN = re.compile(r"^[A-Z]+$")
 
@@ -35,29 +35,29 @@ def validate_path(path: object, stages: Iterable[str]) -> str:
     """
     known = set(stages)
     if not isinstance(path, str) or not _PATH_PATTERN.fullmatch(path):
-        raise PathError(f"invalid path {path!r}: use capital stage letters only, e.g. 'BCA'")
+        raise PathError(f"invalid path {quoted(path)}: use capital stage letters only, e.g. 'BCA'")
     unknown = sorted(set(path) - known)
     if unknown:
         raise PathError(
-            f"invalid path {path!r}: unknown stage(s) {', '.join(unknown)}; "
+            f"invalid path {quoted(path)}: unknown stage(s) {', '.join(unknown)}; "
             f"configured stages are {', '.join(sorted(known))}"
         )
     if len(set(path)) != len(path):
-        raise PathError(f"invalid path {path!r}: a stage may appear only once")
+        raise PathError(f"invalid path {quoted(path)}: a stage may appear only once")
     return path
 
 
 def retrain_reference(path: str, forget_stage: str) -> str:
     """The path with the forget stage removed (``BCA`` -> ``BA`` when C is forgotten)."""
     if forget_stage not in path:
-        raise PathError(f"path {path!r} never trains the forget stage {forget_stage!r}")
+        raise PathError(f"path {quoted(path)} never trains the forget stage {quoted(forget_stage)}")
     return path.replace(forget_stage, "")
 
 
 def forget_position(path: str, forget_stage: str) -> int:
     """1-based position p of the forget stage in the path."""
     if forget_stage not in path:
-        raise PathError(f"path {path!r} never trains the forget stage {forget_stage!r}")
+        raise PathError(f"path {quoted(path)} never trains the forget stage {quoted(forget_stage)}")
     return path.index(forget_stage) + 1
 
 
@@ -92,7 +92,7 @@ def select_paths(
     """
     stages = list(stages)
     if forget_stage not in stages:
-        raise PathError(f"forget_stage {forget_stage!r} is not a configured stage")
+        raise PathError(f"forget_stage {quoted(forget_stage)} is not a configured stage")
     chosen = [requested] if requested else list(configured)
     if not chosen:
         raise PathError("no paths configured: set 'paths:' or pass --params=path:XYZ")

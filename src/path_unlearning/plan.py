@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.paths import (
     PathError,
     forget_position,
@@ -141,6 +141,6 @@ def _seed_list(seeds: Any) -> list[int]:
         or len(set(seeds)) != len(seeds)
     ):
         raise ConfigError(
-            f"invalid seeds {seeds!r}: give a non-empty list of distinct integers >= 0"
+            f"invalid seeds {quoted(seeds)}: give a non-empty list of distinct integers >= 0"
         )
     return list(seeds)

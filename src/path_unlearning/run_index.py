@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from path_unlearning.errors import ConfigError
-from path_unlearning.io.atomic import atomic_write
+from path_unlearning.errors import ConfigError, quoted
+from path_unlearning.io.atomic import atomic_write, exclusive_lock
 from path_unlearning.modeling.model import fingerprint
 
 RUN_INDEX = Path("data/09_runs/run_index.jsonl")
@@ -98,23 +97,6 @@ def read_index(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on the index's folder, so two runs ending together both land."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl  # noqa: PLC0415 - POSIX only; elsewhere the rename alone keeps the file whole
-    except ImportError:
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def append_record(
     path: Path, build: Callable[[list[dict[str, Any]]], Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -128,7 +110,7 @@ def append_record(
     Returns:
         The record appended.
     """
-    with _locked(path.parent):
+    with exclusive_lock(path.parent):
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         if old and not old.endswith("\n"):
             old += "\n"
@@ -202,7 +184,7 @@ def resolve_runs(
         record = aliases.get(run_id) or known.get(run_id)
         if record is None:
             raise ConfigError(
-                f"unknown run {run_id!r}: runs with a report in {RUN_INDEX}: {choices}"
+                f"unknown run {quoted(run_id)}: runs with a report in {RUN_INDEX}: {choices}"
             )
         if needs not in (record.get("datasets") or {}):
             ran = ",".join(record.get("pipelines") or []) or "__default__"

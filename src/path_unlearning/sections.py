@@ -13,7 +13,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from path_unlearning.config import bounded, check_ranges, from_params
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.modeling.launch import LaunchSettings
 from path_unlearning.modeling.train import TrainConfig
 from path_unlearning.unlearning.loop import UnlearnConfig
@@ -89,7 +89,7 @@ def project_folder(value: Any, key: str) -> str:
     path = PurePath(str(value))
     if path.is_absolute() or ".." in path.parts or not str(value).strip():
         raise ConfigError(
-            f"{key}={value!r} must be a folder inside the project, written relative to its "
+            f"{key}={quoted(value)} must be a folder inside the project, written relative to its "
             "root (e.g. data/06_models/training_cache)"
         )
     return str(value)
@@ -108,7 +108,7 @@ def launch_settings(section: Mapping[str, Any] | None, name: str) -> LaunchSetti
     config = settings.accelerate_config
     if config is not None and (not isinstance(config, str) or not Path(config).is_file()):
         raise ConfigError(
-            f"{name}.accelerate_config={config!r}: no such file; give the path of an "
+            f"{name}.accelerate_config={quoted(config)}: no such file; give the path of an "
             "`accelerate config` YAML file, or null"
         )
     return settings
@@ -152,7 +152,7 @@ def resolve_method(unlearn: Mapping[str, Any] | None, name: str) -> tuple[str, d
     loss = overrides.pop("method", None)
     if loss not in LOSSES:
         raise ConfigError(
-            f"unlearn.variants.{name}.method={loss!r}: name a registered loss "
+            f"unlearn.variants.{name}.method={quoted(loss)}: name a registered loss "
             f"({', '.join(sorted(LOSSES))})"
         )
     return str(loss), overrides

@@ -10,7 +10,8 @@ import torch
 
 from path_unlearning.data import synthetic
 from path_unlearning.modeling import stages
-from path_unlearning.modeling.cache import LOG_FILE, TrainingCache
+from path_unlearning.io.atomic import PARTIAL_SUFFIX
+from path_unlearning.modeling.cache import CHECKSUMS, LOG_FILE, SET_ASIDE, TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.train import TrainConfig
 
@@ -42,7 +43,12 @@ def _stage(base, tokenizer, data, cache, *, prefix="C", parent=None, config=CONF
 
 
 def _no_temp_folders(root: Path) -> bool:
-    return not [p for p in root.iterdir() if p.name.startswith(".")]
+    return not [p for p in root.iterdir() if p.name.endswith(PARTIAL_SUFFIX)]
+
+
+def _entries(root: Path) -> list[str]:
+    """Cache entries and other visible folders (lock files start with a dot)."""
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
 
 
 def test_second_call_reuses_the_cache_without_training(
@@ -164,13 +170,14 @@ def test_store_is_atomic_and_a_failed_store_leaves_nothing(tmp_path):
     cache = TrainingCache(tmp_path)
     with pytest.raises(RuntimeError, match="disk full"):
         cache.store("k1", _Saves(fail=True), LOG)
-    assert list(tmp_path.iterdir()) == []
+    assert _entries(tmp_path) == []
+    assert _no_temp_folders(tmp_path)
     assert cache.load("k1", lambda d: d) is None
     cache.store("k1", _Saves(), LOG)
     assert sorted(p.name for p in (tmp_path / "k1").iterdir()) == [
-        "config.json", LOG_FILE, "weights.bin"
+        CHECKSUMS, "config.json", LOG_FILE, "weights.bin"
     ]  # fmt: skip
-    assert [p.name for p in tmp_path.iterdir()] == ["k1"]
+    assert _entries(tmp_path) == ["k1"]
     folder, log = cache.load("k1", lambda d: d)
     assert folder == str(tmp_path / "k1")
     pd.testing.assert_frame_equal(log, LOG)
@@ -185,10 +192,66 @@ def test_storing_an_existing_key_again_keeps_the_first_entry(tmp_path):
     assert _no_temp_folders(tmp_path)
 
 
-def test_an_entry_without_its_log_is_not_a_hit(tmp_path):
-    (tmp_path / "k").mkdir()
-    (tmp_path / "k" / "config.json").write_text("{}")
-    assert TrainingCache(tmp_path).load("k", lambda d: d) is None
+def _garble(folder: Path) -> None:
+    """Overwrite the middle of the weights, size unchanged (a safetensors header would stay)."""
+    path = folder / "weights.bin"
+    data = bytearray(path.read_bytes())
+    data[1:3] = b"XY"
+    path.write_bytes(bytes(data))
+
+
+FAULTS = {
+    "garbled": (_garble, "garbled or truncated (weights.bin"),
+    "truncated": (lambda f: (f / "weights.bin").write_bytes(b"h"), "garbled or truncated"),
+    "file-missing": (lambda f: (f / "config.json").unlink(), "truncated (config.json is missing)"),
+    "emptied": (lambda f: [p.unlink() for p in f.iterdir()], "is empty"),
+    "no-checksums": (lambda f: (f / CHECKSUMS).unlink(), f"without {CHECKSUMS}"),
+    "checksums-garbled": (lambda f: (f / CHECKSUMS).write_text("{"), "incomplete"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_faulty_entry_is_set_aside_reported_and_stored_again(tmp_path, caplog, fault):
+    cache = TrainingCache(tmp_path)
+    cache.store("k", _Saves(), LOG)
+    damage, reported = FAULTS[fault]
+    damage(tmp_path / "k")
+    before = sorted(p.name for p in (tmp_path / "k").iterdir())
+    with caplog.at_level("WARNING"):
+        assert cache.load("k", lambda d: d) is None  # not a hit: the caller trains again
+    lines = [r.getMessage() for r in caplog.records if "training cache entry k" in r.getMessage()]
+    assert len(lines) == 1 and reported in lines[0] and "\n" not in lines[0]
+    assert not (tmp_path / "k").exists()
+    (moved,) = (tmp_path / SET_ASIDE).iterdir()  # kept, never deleted
+    assert moved.name.startswith("k.") and sorted(p.name for p in moved.iterdir()) == before
+    cache.store("k", _Saves(), LOG)  # the retrained result takes the key
+    folder, log = cache.load("k", lambda d: d)
+    pd.testing.assert_frame_equal(log, LOG)
+
+
+def test_storing_over_a_faulty_entry_sets_it_aside(tmp_path):
+    (tmp_path / "k").mkdir()  # an entry folder that exists but is empty
+    cache = TrainingCache(tmp_path)
+    cache.store("k", _Saves(), LOG)
+    assert (tmp_path / "k" / CHECKSUMS).is_file()
+    assert len(list((tmp_path / SET_ASIDE).iterdir())) == 1
+    assert cache.load("k", lambda d: d) is not None
+
+
+def test_a_garbled_adapter_in_the_cache_is_trained_again(
+    tiny_base_model, word_tokenizer, records, tmp_path, counting_train
+):
+    cache = TrainingCache(tmp_path)
+    first, _ = _stage(tiny_base_model, word_tokenizer, records, cache)
+    weights = tmp_path / first.metadata["fingerprint"] / "adapter_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-8:] = bytes(8)  # tensor bytes at the end; the header stays readable
+    weights.write_bytes(bytes(data))
+    again, _ = _stage(tiny_base_model, word_tokenizer, records, cache)
+    assert len(counting_train) == 2  # trained again, not loaded
+    for name in first.state:
+        assert torch.equal(first.state[name], again.state[name])  # the same seed, same result
+    assert len(list((tmp_path / SET_ASIDE).iterdir())) == 1
 
 
 def test_disabled_cache_stores_and_finds_nothing(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from transformers import PreTrainedTokenizerBase
 
 from path_unlearning.data import synthetic
 from path_unlearning.data.chat import IGNORE_INDEX
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 
 # Acts: the default refusal stage's verbs and objects (the same vocabulary).
 VERBS = synthetic.REQUEST_VERBS
@@ -55,7 +55,7 @@ def depth_records(n_prompts: int, seed: int) -> list[dict[str, str]]:
     """
     acts = [f"{verb} {obj}" for verb, obj in product(VERBS, OBJECTS)]
     if not 0 < n_prompts <= len(acts):
-        raise ConfigError(f"depth.n_prompts={n_prompts!r}: expected 1 to {len(acts)}")
+        raise ConfigError(f"depth.n_prompts={quoted(n_prompts)}: expected 1 to {len(acts)}")
     random.Random(seed).shuffle(acts)
     return [
         {"prompt": PROMPT.format(act=act), **{k: t.format(act=act) for k, t in RESPONSES.items()}}
@@ -66,7 +66,9 @@ def depth_records(n_prompts: int, seed: int) -> list[dict[str, str]]:
 def stage_records(records: Iterable[dict[str, str]], response: str) -> list[dict[str, str]]:
     """The stage that trains one response type: ``prompt``/``response`` pairs."""
     if response not in RESPONSES:
-        raise ConfigError(f"depth stage response {response!r}: use one of {', '.join(RESPONSES)}")
+        raise ConfigError(
+            f"depth stage response {quoted(response)}: use one of {', '.join(RESPONSES)}"
+        )
     return [{"prompt": r["prompt"], "response": r[response]} for r in records]
 
 
@@ -145,7 +147,7 @@ def mask_shared_tokens(
         for name, example, mask in zip(names, row, shared_token_mask(labelled), strict=True):
             if all(mask):
                 raise ConfigError(
-                    f"depth response {name!r} has no token the other responses lack: "
+                    f"depth response {quoted(name)} has no token the other responses lack: "
                     "its masked score is empty"
                 )
             marks = iter(mask)

@@ -30,6 +30,7 @@ from path_unlearning.data.refusals import (
     SORRY_BENCH_RELEASE,
     refusal_responses,
 )
+from path_unlearning.errors import quoted
 
 # The forget target of the paper's code (``UNLEARN_LABEL`` in src/unlearn_trainer.py of
 # princeton-pli/impossibility-unlearning; Table 1's text adds " you"), and the phrases
@@ -129,7 +130,7 @@ def paper_config(params: Mapping[str, Any]) -> PaperDataConfig:
 def _dataset_params(config: PaperDataConfig, name: str) -> dict[str, Any]:
     if name not in config.datasets:
         raise DataSourceError(
-            f"data_prep.hub.datasets has no entry {name!r} (configured: "
+            f"data_prep.hub.datasets has no entry {quoted(name)} (configured: "
             f"{', '.join(sorted(config.datasets)) or 'none'})"
         )
     return dict(config.datasets[name])
@@ -303,7 +304,7 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
         )
     else:
         raise DataSourceError(
-            f"{section}.loader={loader!r} is unknown: use instruct, qa, gsm8k or refusal"
+            f"{section}.loader={quoted(loader)} is unknown: use instruct, qa, gsm8k or refusal"
         )
     pairs = pairs[(pairs["prompt"] != "") & (pairs["response"] != "")]
     if pairs.empty:
@@ -354,10 +355,10 @@ def eval_sets(
       the retrain-equivalence distance and the path divergence.
     """
     if forget_name not in stage_tables:
-        raise DataSourceError(f"forget stage dataset {forget_name!r} was not loaded")
+        raise DataSourceError(f"forget stage dataset {quoted(forget_name)} was not loaded")
     if config.facts_dataset not in stage_tables:
         raise DataSourceError(
-            f"data_prep.hub.facts_dataset={config.facts_dataset!r} is not a stage dataset "
+            f"data_prep.hub.facts_dataset={quoted(config.facts_dataset)} is not a stage dataset "
             f"({', '.join(sorted(stage_tables))})"
         )
     refusals = stage_tables[forget_name]

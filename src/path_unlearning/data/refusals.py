@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from path_unlearning.errors import quoted
+
 REFUSAL_OPENING = "Sorry, I can not assist you with this question."
 
 # SORRY-Bench groups its fine-grained categories into four domains (Xie et al., 2024).
@@ -85,7 +87,7 @@ def domain_of(category: object, release: str = SORRY_BENCH_RELEASE) -> str:
     """
     if release not in DOMAINS_BY_RELEASE:
         raise ValueError(
-            f"SORRY-Bench release {release!r} is unknown: use {' or '.join(DOMAINS_BY_RELEASE)}"
+            f"SORRY-Bench release {quoted(release)} is unknown: use {' or '.join(DOMAINS_BY_RELEASE)}"
         )
     try:
         number = int(str(category).strip())

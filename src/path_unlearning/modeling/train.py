@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, get_scheduler
 
 from path_unlearning.config import bounded
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.modeling.model import pad_batch
 
 
@@ -61,7 +61,7 @@ def make_optimizer(
         return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    raise ConfigError(f"optimizer={config.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+    raise ConfigError(f"optimizer={quoted(config.optimizer)}: use one of {', '.join(OPTIMIZERS)}")
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int):

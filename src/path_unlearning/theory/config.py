@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from path_unlearning.config import RANGE, bounded, check_ranges
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.paths import PathError, validate_path
 
 STAGES: tuple[str, ...] = ("A", "B", "U")
@@ -131,18 +131,18 @@ def parse_comparisons(raw: Mapping[str, Any] | None) -> dict[str, tuple[str, str
     if not isinstance(raw, Mapping) or not raw:
         raise ConfigError(
             f"{SECTION}.comparisons must map names to two paths, e.g. "
-            f"{{theorem_3_1: [AB, BA]}}, got {raw!r}"
+            f"{{theorem_3_1: [AB, BA]}}, got {quoted(raw)}"
         )
     out: dict[str, tuple[str, str]] = {}
     for name, pair in raw.items():
         where = f"{SECTION}.comparisons.{name}"
         if isinstance(pair, str) or not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise ConfigError(f"{where} must list exactly two paths, got {pair!r}")
+            raise ConfigError(f"{where} must list exactly two paths, got {quoted(pair)}")
         try:
             path_1, path_2 = (check_path(p) for p in pair)
         except PathError as err:
             raise ConfigError(f"{where}: {err}") from None
         if path_1 == path_2:
-            raise ConfigError(f"{where}: the two paths must differ, got {path_1!r} twice")
+            raise ConfigError(f"{where}: the two paths must differ, got {quoted(path_1)} twice")
         out[str(name)] = (path_1, path_2)
     return out

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from path_unlearning.errors import ConfigError
+from path_unlearning.errors import ConfigError, quoted
 
 
 class UnknownMethodError(ConfigError):
@@ -46,7 +46,7 @@ class UnknownMethodError(ConfigError):
 
 def _check_positive_beta(beta: float) -> None:
     if not beta > 0:
-        raise ValueError(f"beta must be > 0, got {beta!r}")
+        raise ValueError(f"beta must be > 0, got {quoted(beta)}")
 
 
 def _check_same_shape(name: str, a: Tensor, b: Tensor) -> None:
@@ -135,7 +135,7 @@ def gradiff_loss(logp: Tensor, retain_logp: Tensor, retain_weight: float = 1.0) 
         Scalar loss.
     """
     if not retain_weight >= 0:
-        raise ValueError(f"retain_weight must be >= 0, got {retain_weight!r}")
+        raise ValueError(f"retain_weight must be >= 0, got {quoted(retain_weight)}")
     return ga_loss(logp) - retain_weight * retain_logp.to(logp.dtype).mean()
 
 
@@ -238,7 +238,7 @@ def _spec(name: str) -> LossSpec:
     except (KeyError, TypeError):
         known = ", ".join(sorted(LOSSES))
         raise UnknownMethodError(
-            f"unknown unlearning method {name!r}; known methods: {known}"
+            f"unknown unlearning method {quoted(name)}; known methods: {known}"
         ) from None
 
 
@@ -262,16 +262,18 @@ def get_loss(name: str, **hparams: object) -> LossFn:
     if unknown:
         allowed = ", ".join(sorted(spec.defaults)) or "none"
         raise ValueError(
-            f"unknown hyper-parameter(s) {', '.join(unknown)} for {name!r}; allowed: {allowed}"
+            f"unknown hyper-parameter(s) {', '.join(unknown)} for {quoted(name)}; allowed: {allowed}"
         )
     try:
         bound = {k: float(v) for k, v in {**spec.defaults, **hparams}.items()}
     except (TypeError, ValueError):
-        raise ValueError(f"hyper-parameters of {name!r} must be numbers, got {hparams!r}") from None
+        raise ValueError(
+            f"hyper-parameters of {quoted(name)} must be numbers, got {quoted(hparams)}"
+        ) from None
     if "beta" in bound:
         _check_positive_beta(bound["beta"])
     if bound.get("retain_weight", 0.0) < 0:
-        raise ValueError(f"retain_weight must be >= 0, got {bound['retain_weight']!r}")
+        raise ValueError(f"retain_weight must be >= 0, got {quoted(bound['retain_weight'])}")
     return functools.partial(spec.fn, **bound)
 
 
