@@ -28,7 +28,7 @@ from path_unlearning import run_index as ri
 from path_unlearning.errors import RunError, quoted
 from path_unlearning.io.atomic import PARTIAL_SUFFIX, atomic_write
 from path_unlearning.modeling.cache import CHECKSUMS, LOG_FILE, entry_fault
-from tests.saved_state import QUIET_ENV, copy_saved, run_session
+from tests.saved_state import QUIET_ENV, copy_saved, kedro, run_session
 
 CACHE = Path("data/06_models/training_cache")
 
@@ -37,7 +37,7 @@ def _kedro_process(root: Path, *args: str) -> subprocess.Popen[str]:
     executable = Path(sys.executable).with_name("kedro")
     return subprocess.Popen(
         [str(executable), *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env={**os.environ, **QUIET_ENV, "COLUMNS": "200"},
+        text=True, env={**os.environ, **QUIET_ENV, "COLUMNS": "200"}, start_new_session=True,
     )  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def _check_written(root: Path, record: dict, expected: dict[str, str]) -> None:
         if path.suffix == ".parquet":
             assert len(pd.read_parquet(path)) > 0
         else:  # a save_pretrained folder
-            weights = sorted(path.glob("*.safetensors"))
+            weights = sorted(path.rglob("*.safetensors"))
             assert weights and all(load_file(w) for w in weights)
 
 
@@ -112,8 +112,12 @@ def test_two_paths_sharing_a_prefix_train_at_once(tmp_path, tmp_path_factory):
     assert set(records) == {"BCA", "BAC"}
     shared = {"s0.base_model": "data/06_models/base_model/s0",
               "s0.B.adapter": "data/06_models/adapters/s0/B"}  # fmt: skip
-    _check_written(root, records["BCA"], {**shared, "s0.BCA.adapter": "data/06_models/adapters/s0/BCA"})
-    _check_written(root, records["BAC"], {**shared, "s0.BAC.adapter": "data/06_models/adapters/s0/BAC"})
+    _check_written(
+        root, records["BCA"], {**shared, "s0.BCA.adapter": "data/06_models/adapters/s0/BCA"}
+    )
+    _check_written(
+        root, records["BAC"], {**shared, "s0.BAC.adapter": "data/06_models/adapters/s0/BAC"}
+    )
     # base model, B, BC, BCA, BA, BAC: one whole entry each, however the two runs raced
     assert len(_cache_entries_whole(root)) == 6
     assert not _partials(root)
@@ -215,8 +219,8 @@ def _wait_for(predicate, timeout: float = 300) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "runner"),
-    [(signal.SIGINT, None), (signal.SIGTERM, "SequentialRunner")],
-    ids=["sigint-default-runner", "sigterm-sequential"],
+    [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGTERM, "SequentialRunner")],
+    ids=["sigint-group-default-runner", "sigterm-main-default-runner", "sigterm-sequential"],
 )
 def test_a_signal_during_stage_training_ends_in_one_line_and_a_record(
     tmp_path, tmp_path_factory, signum, runner
@@ -231,7 +235,10 @@ def test_a_signal_during_stage_training_ends_in_one_line_and_a_record(
     _wait_for(lambda: {p.name for p in base.iterdir()} - before)
     time.sleep(3)
     assert process.poll() is None
-    process.send_signal(signum)
+    if signum == signal.SIGINT:  # Ctrl-C: the terminal signals the whole process group
+        os.killpg(process.pid, signum)
+    else:  # a scheduler's cancel or `kill`: the main process alone
+        process.send_signal(signum)
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 128 + signum, output[-3000:]
     last = [line for line in output.splitlines() if line.strip()][-1]
@@ -243,11 +250,7 @@ def test_a_signal_during_stage_training_ends_in_one_line_and_a_record(
     assert not _partials(root)
     assert not list((root / "data" / live_runs.LIVE).glob("*.json"))
     # the interrupted training left no cache entry of B; a rerun completes it
-    rerun = subprocess.run(
-        [str(Path(sys.executable).with_name("kedro")), "run", "--pipeline=staged_finetune",
-         "--params=path:BCA"], cwd=root, capture_output=True, text=True, timeout=600,
-        env={**os.environ, **QUIET_ENV},
-    )  # fmt: skip
+    rerun = kedro(root, "run", "--pipeline=staged_finetune", "--params=path:BCA", timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _cache_entries_whole(root)
 
@@ -273,10 +276,7 @@ def test_an_unwritable_index_fails_the_cli_in_one_line(tmp_path, tmp_path_factor
     records = index.read_text()
     index.unlink()
     index.mkdir()  # the append's rename onto it fails, as on a full or broken disk
-    executable = Path(sys.executable).with_name("kedro")
-    done = subprocess.run([str(executable), "run", "--pipeline=data_prep"], cwd=root,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **QUIET_ENV})  # fmt: skip
+    done = kedro(root, "run", "--pipeline=data_prep")
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -286,10 +286,7 @@ def test_an_unwritable_index_fails_the_cli_in_one_line(tmp_path, tmp_path_factor
 
 def test_error_lines_quote_at_most_about_80_characters(tmp_path, tmp_path_factory):
     root = copy_saved(tmp_path_factory, tmp_path / "project")
-    executable = Path(sys.executable).with_name("kedro")
-    done = subprocess.run([str(executable), "run", f"--params=method:{'x' * 100_000}"],
-                          cwd=root, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **QUIET_ENV})  # fmt: skip
+    done = kedro(root, "run", f"--params=method:{'x' * 100_000}")
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert "unknown unlearning method" in last and "100002 characters" in last

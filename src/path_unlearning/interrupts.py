@@ -5,12 +5,13 @@ exit; neither reaches Kedro's ``on_pipeline_error`` hook (it catches
 ``Exception``), so the run index would never hear of the run. While a run is
 in progress, ``catch_signals`` makes both raise ``RunInterrupted`` instead.
 
-Worker processes forked by the parallel runner inherit the handler. The run's
-own process forwards the signal to them (a ``kill`` of the main process alone
-must stop the node a worker trains, or the pool would wait for it to finish);
-a worker raises once and ignores repeats (Ctrl-C reaches every process of the
-group, then the forwarded copy arrives). A second signal to the main process
-behaves as Python's default again. No Kedro imports.
+The run's own process also forwards the signal to its worker processes (a
+``kill`` of the main process alone must stop the node a worker trains, or the
+pool would wait for it to finish). A worker (``catch_in_worker``, installed by
+the parallel runner's initializer) raises ``RunInterrupted`` in the node it
+runs, once, and then takes Python's default again; an idle worker just ends.
+A second signal to the main process behaves as Python's default again too.
+No Kedro imports.
 """
 
 from __future__ import annotations
@@ -36,6 +37,38 @@ def _forward(signum: int) -> None:
             continue
 
 
+_running_node = False  # this worker process runs a node now (see ``WhileRunning``)
+
+
+class WhileRunning:
+    """A task wrapper that marks its worker process busy while the task runs."""
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        global _running_node  # noqa: PLW0603 - one flag per worker process
+        _running_node = True
+        try:
+            return self.task(*args, **kwargs)
+        finally:
+            _running_node = False
+
+
+def _worker_signal(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a repeat (Ctrl-C, then the forwarded copy) ends it
+    if not _running_node:
+        os.kill(os.getpid(), signum)  # idle: end quietly, as with the default handler
+        return
+    raise RunInterrupted(signal.Signals(signum).name, "in a worker process")
+
+
+def catch_in_worker() -> None:
+    """In a worker process: SIGINT and SIGTERM stop the running node with ``RunInterrupted``."""
+    for signum in SIGNALS:
+        signal.signal(signum, _worker_signal)
+
+
 class catch_signals:  # noqa: N801 - used like a function: catch_signals(run_id)
     """Install the handlers (main thread only); ``restore()`` puts the previous ones back."""
 
@@ -49,11 +82,11 @@ class catch_signals:  # noqa: N801 - used like a function: catch_signals(run_id)
             self.previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if os.getpid() == self.owner:
-            signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
-            _forward(signum)
-        else:  # a forked worker: stop its node once
-            signal.signal(signum, signal.SIG_IGN)
+        if os.getpid() != self.owner:  # a forked child that kept the handler
+            _worker_signal(signum, frame)
+            return
+        signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
+        _forward(signum)
         raise RunInterrupted(signal.Signals(signum).name, self.run_id)
 
     def restore(self) -> None:

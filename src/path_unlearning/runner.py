@@ -10,7 +10,9 @@ pool. This subclass sizes and prepares the pool for this project:
   (``CUDA_VISIBLE_DEVICES``), started with ``spawn`` so no CUDA state is forked;
 - a worker that dies (killed, out of memory) ends the run with a one-line
   ``RunError`` naming the nodes it may have been running. Saves are atomic, so
-  nothing it was writing becomes a loadable version; rerunning completes the run.
+  nothing it was writing becomes a loadable version; rerunning completes the run;
+- SIGINT or SIGTERM stops the node a worker runs (``interrupts``), so the run
+  ends as ``interrupted`` instead of waiting for the node to finish.
 
 Use it with ``kedro run --runner=path_unlearning.runner.WorkerPoolRunner``.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from kedro.runner import ParallelRunner
 
 from path_unlearning.errors import RunError
+from path_unlearning.interrupts import WhileRunning, catch_in_worker
 
 
 def _gpu_count() -> int:
@@ -44,6 +47,7 @@ def _prepare_worker(devices: Any, threads: int) -> None:
 
     configure_torch_for_cpu()
     torch.set_num_threads(threads)
+    catch_in_worker()
 
 
 class _TrackingPool(ProcessPoolExecutor):
@@ -54,7 +58,7 @@ class _TrackingPool(ProcessPoolExecutor):
         self.unfinished: dict[Future, str] = {}
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
-        future = super().submit(fn, *args, **kwargs)
+        future = super().submit(WhileRunning(fn), *args, **kwargs)
         self.unfinished[future] = fn.node.name
         future.add_done_callback(self._finished)
         return future

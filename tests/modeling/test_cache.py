@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from path_unlearning.data import synthetic
-from path_unlearning.modeling import stages
 from path_unlearning.io.atomic import PARTIAL_SUFFIX
+from path_unlearning.modeling import stages
 from path_unlearning.modeling.cache import CHECKSUMS, LOG_FILE, SET_ASIDE, TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.train import TrainConfig
