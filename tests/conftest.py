@@ -13,7 +13,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_LAYERS = (
     "01_raw", "02_intermediate", "03_primary", "04_feature",
-    "05_model_input", "06_models", "07_model_output", "08_reporting",
+    "05_model_input", "06_models", "07_model_output", "08_reporting", "09_runs/live",
 )  # fmt: skip
 
 # A two-layer, hidden-32 Llama: a training step takes milliseconds on a CPU.

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -301,3 +302,25 @@ def test_cache_entries_of_the_saved_project_carry_checksums(tmp_path_factory):
     for entry in (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")):
         sums = json.loads((entry / CHECKSUMS).read_text())
         assert LOG_FILE in sums and any(name.endswith(".safetensors") for name in sums)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_viz_server_stops_with_the_kedro_process(tmp_path, tmp_path_factory):
+    root = copy_saved(tmp_path_factory, tmp_path / "project")
+    port = next(p for p in range(41000 + os.getpid() % 5000, 49000) if not _listening(p))
+    process = _kedro_process(root, "viz", "run", "--no-browser", f"--port={port}")
+    try:
+        _wait_for(lambda: _listening(port) or process.poll() is not None, timeout=240)
+        assert process.poll() is None, process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGINT)  # the kedro process alone, not its group
+        process.wait(60)
+        _wait_for(lambda: not _listening(port), timeout=20)
+        assert process.returncode == 130
+    finally:
+        os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None

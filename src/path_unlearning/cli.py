@@ -9,6 +9,7 @@ path, an unknown method) into a one-line message and exit code 1.
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from kedro.framework.cli.hooks import cli_hook_impl
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import KedroCliError, split_string
 from kedro.io import DatasetError
@@ -142,6 +144,38 @@ for option in run.params:
         option.help = "Extra parameters, key:value or key=value, comma separated."
     elif option.name == "load_versions" and option.callback is not None:
         option.callback = usage_errors(option.callback)
+
+
+def _stop_children(signum: int, frame: Any) -> None:
+    """Terminate this process's children (kedro-viz's server), then exit as signalled."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+    for child in multiprocessing.active_children():
+        child.join(10)
+    raise SystemExit(EXIT_CODES[signal.Signals(signum)])
+
+
+class VizServerStops:
+    """CLI hook: ``kedro viz run`` stopped by SIGINT or SIGTERM stops its server too.
+
+    kedro-viz serves from a child process and its parent only waits for it, so
+    a signal to the ``kedro`` process alone (not to its group, as Ctrl-C sends)
+    used to leave the server listening. kedro-viz is a global command, which a
+    project's ``cli.py`` cannot replace, so this is a CLI hook (registered in
+    ``pyproject.toml`` under ``kedro.cli_hooks``).
+    """
+
+    @cli_hook_impl
+    def before_command_run(self, project_metadata: Any, command_args: list[str]) -> None:
+        """For ``kedro viz`` / ``kedro viz run``: signals stop the server child first."""
+        if command_args[:1] == ["viz"] and (
+            len(command_args) == 1 or command_args[1] == "run" or command_args[1].startswith("-")
+        ):
+            for signum in EXIT_CODES:
+                signal.signal(signum, _stop_children)
+
+
+viz_server_stops = VizServerStops()
 
 
 @click.group(name="path_unlearning")

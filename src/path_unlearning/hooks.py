@@ -289,7 +289,8 @@ class RunIndexHook:
     a run failure by ``interrupts``) or ``killed`` (its process died without a
     word, e.g. SIGKILL: the next run finds its live marker and records it).
     A record lists the versions the run wrote. A run stopped by the pre-flight
-    checks wrote nothing and is not a run.
+    checks, or by a bad input (``ConfigError``, an unreadable saved version)
+    before it saved anything, is not recorded: ``data/`` stays as it was.
     """
 
     def __init__(self) -> None:
@@ -354,6 +355,8 @@ class RunIndexHook:
             state["signals"].restore()
         try:
             written = written_datasets(pipeline, catalog, run_id, completed=error is None)
+            if isinstance(error, ConfigError | DatasetError) and not written:
+                return  # an input rejected before anything was saved: data/ stays as it was
             status = "completed"
             if error is not None:
                 status = "interrupted" if isinstance(error, RunInterrupted) else "failed"

@@ -110,6 +110,7 @@ def append_record(
     Returns:
         The record appended.
     """
+    path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(path.parent):
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         if old and not old.endswith("\n"):
