@@ -152,6 +152,10 @@ CASES = [
     Case("path-unknown-stage", (P, "--params=path:ABD"), "unknown stage(s) D", "a path with an unknown stage"),
     Case("path-without-forget-stage", (P, "--params=path:AB"), "never trains the forget stage", "a path that never trains the forget stage"),
     Case("unknown-method", ("--pipelines=unlearn", "--params=method:xyz"), "xyz", "an unknown unlearning method"),
+    Case("hparam-misspelt", ("--pipelines=unlearn", "--params=method:npo,unlearn.hparams.npo.betta:1"), "unknown hyper-parameter(s) betta for 'npo'", "a misspelt NPO hyper-parameter"),
+    Case("hparam-beta-zero", ("--pipelines=unlearn", "--params=method:npo,unlearn.hparams.npo.beta:0"), "beta must be > 0", "NPO beta 0"),
+    Case("scheduler-unknown", ("--pipelines=unlearn", "--params=unlearn.scheduler:cosinee"), "unlearn.scheduler='cosinee': use one of", "a misspelt unlearning schedule"),
+    Case("stage-optimizer-unknown", (P, "--params=stages.B.optimizer:adam"), "stages.B.optimizer='adam': use one of adamw, sgd", "an unknown stage optimiser"),
     Case("forget-stage-unknown", (P, "--params=forget_stage:Z"), "forget_stage 'Z' is not a configured stage", "forget stage Z"),
     # command-line flags
     Case("runner-unknown", (P, "--runner=nosuch.Runner"), "unknown runner 'nosuch.Runner'", "--runner=nosuch.Runner"),

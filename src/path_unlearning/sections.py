@@ -15,9 +15,9 @@ from typing import Any
 from path_unlearning.config import bounded, check_ranges, from_params
 from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.modeling.launch import LaunchSettings
-from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.modeling.train import OPTIMIZERS, OptimConfig, TrainConfig
 from path_unlearning.unlearning.loop import UnlearnConfig
-from path_unlearning.unlearning.losses import LOSSES, needs_reference
+from path_unlearning.unlearning.losses import LOSSES, get_loss, needs_reference
 
 # Keys a section may hold besides its config's fields; they are read elsewhere.
 # Data-parallel workers (modeling/launch.py), per section: finetune and unlearn.
@@ -179,6 +179,25 @@ def unlearn_config(unlearn: Mapping[str, Any], method: str, seed: int) -> Unlear
     )
 
 
+def check_optimiser(config: OptimConfig, section: str) -> None:
+    """Raise ``ConfigError`` unless the optimiser and the schedule are known by name.
+
+    Both are looked up only when training starts, after a model is built; this
+    checks them at plan time (the schedule names are transformers' own).
+    """
+    from transformers import SchedulerType  # noqa: PLC0415 - transformers is slow to import
+
+    schedules = [kind.value for kind in SchedulerType]
+    if config.scheduler not in schedules:
+        raise ConfigError(
+            f"{section}.scheduler={quoted(config.scheduler)}: use one of {', '.join(schedules)}"
+        )
+    if config.optimizer not in OPTIMIZERS:
+        raise ConfigError(
+            f"{section}.optimizer={quoted(config.optimizer)}: use one of {', '.join(OPTIMIZERS)}"
+        )
+
+
 def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> None:
     """Build every config the run will build, so bad settings fail before compute."""
     check_ranges(
@@ -196,7 +215,7 @@ def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> No
             project_folder(finetune["cache_dir"], "finetune.cache_dir")
         launch_settings(finetune, "finetune")
         for letter, stage in (params.get("stages") or {}).items():
-            stage_config(finetune, stage, letter, seed=0)
+            check_optimiser(stage_config(finetune, stage, letter, seed=0), f"stages.{letter}")
         if not (params.get("model") or {}).get("name_or_path") and "pretrain" in params:
             pretrain_config(params["pretrain"], finetune.get("precision", "no"), seed=0)
     if "unlearn" in params:
@@ -205,4 +224,9 @@ def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> No
         from_params(ProbeSettings, probes, "unlearn")
         launch_settings(params["unlearn"], "unlearn")
         for method in methods:
-            unlearn_config(params["unlearn"], method, seed=0)
+            config = unlearn_config(params["unlearn"], method, seed=0)
+            check_optimiser(config, "unlearn")
+            try:
+                get_loss(config.method, **config.hparams)
+            except ValueError as error:  # an unknown or out-of-range hyper-parameter
+                raise ConfigError(f"unlearn.hparams.{config.method}: {error}") from None
