@@ -14,7 +14,8 @@ pool. This subclass sizes and prepares the pool for this project:
 - SIGINT or SIGTERM stops the node a worker runs (``interrupts``), so the run
   ends as ``interrupted`` instead of waiting for the node to finish.
 
-Use it with ``kedro run --runner=path_unlearning.runner.WorkerPoolRunner``.
+Use it with ``kedro run --runner=path_unlearning.runner.WorkerPoolRunner``; across
+machines, ``DaskRunner`` (``dask_runner.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from typing import Any
 
 from kedro.runner import ParallelRunner
 
+from path_unlearning.dask_runner import DaskRunner
 from path_unlearning.errors import RunError
 from path_unlearning.interrupts import WhileRunning, catch_in_worker
+
+__all__ = ["DaskRunner", "WorkerPoolRunner"]
 
 
 def _gpu_count() -> int:

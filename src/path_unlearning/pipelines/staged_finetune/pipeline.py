@@ -63,6 +63,7 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
             ["tokenizer", "pretrain_corpus", "params:model", "params:pretrain", "params:finetune"],
             [name, name.replace("base_model", "base_model_log")],
             name="prepare_base_model",
+            tags=["pretraining"],
             namespace=name.removesuffix(".base_model") if name != "base_model" else None,
         )
         for name, seed in bases.items()
