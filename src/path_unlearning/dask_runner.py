@@ -40,6 +40,7 @@ from kedro.runner import AbstractRunner
 from kedro.runner.task import Task
 
 from path_unlearning.errors import ConfigError, RunError, quoted
+from path_unlearning.kedro_adapter import project_root
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class DaskRunner(AbstractRunner):
                 catalog[name] = PublishedDataset(f"{run_id}:{name}")
         client, cluster = connect(settings)
         try:
-            check_shared_storage(client, Path.cwd() / "data")
+            check_shared_storage(client, project_root() / "data")
             gpus = int(settings.get("gpus", 0) or _cluster_gpus(client))
             tags = frozenset(settings.get("gpu_tags") or GPU_TAGS)
             self._executor = _NodeExecutor(client, threads or 1, gpus, tags)
