@@ -24,15 +24,11 @@ from kedro.runner import SequentialRunner
 from path_unlearning.dask_runner import DaskRunner, slurm_cluster
 from path_unlearning.errors import RunError
 from tests.saved_state import version_folders
+from tests.test_runner import MICRO_UNLEARN
 
 distributed = pytest.importorskip("distributed")
 
-MICRO = {
-    "unlearn": {"methods": ["ga", "npo"], "steps": 3, "batch_size": 8, "checkpoint_every": 2,
-                "eval_subset": 4, "eval_batch_size": 8, "lora": {"r": 4, "lora_alpha": 8}},
-    "evaluate": {"batch_size": 16, "math_max_new_tokens": 6},
-    "finetune": {"cache_dir": None},
-}  # fmt: skip
+MICRO = MICRO_UNLEARN  # the runner tests' micro experiment: two methods, three steps
 PIPELINES = ["data_prep", "staged_finetune", "unlearn", "evaluate", "report"]
 TABLES = ("data/07_model_output/evaluation_scores.parquet",)
 
