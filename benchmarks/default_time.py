@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -45,10 +44,7 @@ def main() -> None:
     print(f"before ({args.before}, 1 seed, sequential): {t_before:7.1f} s  ({completed(before)})")
     print(f"now (3 replicates, default runner):      {t_now:7.1f} s  ({completed(now)})")
     print(f"ratio now / before: {t_now / t_before:.3f} (target <= 1)")
-    if args.keep:
-        print(f"projects kept in {where}")
-    else:
-        shutil.rmtree(where)
+    pr.finish(where, args.keep)
 
 
 if __name__ == "__main__":

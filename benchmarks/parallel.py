@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -111,10 +110,7 @@ def main() -> None:
     print(f"serial head (data_prep) alone: {serial_seconds:.1f} s; "
           f"Amdahl's bound on the ratio with {workers} workers: {bound:.3f}")  # fmt: skip
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-    if args.keep:
-        print(f"projects kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    pr.finish(workdir, args.keep)
 
 
 if __name__ == "__main__":

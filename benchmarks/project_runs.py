@@ -70,3 +70,11 @@ def latest_table(project: Path, relative: str) -> pd.DataFrame:
     newest = max(p for p in folder.iterdir() if p.is_dir())
     path = newest / folder.name
     return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+def finish(where: Path, keep: bool) -> None:
+    """Keep the project copies under ``where`` (and say where), or remove them."""
+    if keep:
+        print(f"projects kept in {where}")
+    else:
+        shutil.rmtree(where, ignore_errors=True)

@@ -16,7 +16,6 @@ per-replicate agreement each states. Every headline verdict must agree.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -60,10 +59,7 @@ def main() -> None:
     agree = int(head["agree"].sum())
     print(f"\n{agree} of {len(head)} headline verdicts agree; "
           f"{int(side['agree'].sum())} of {len(side)} rows")  # fmt: skip
-    if args.keep:
-        print(f"projects kept in {where}")
-    else:
-        shutil.rmtree(where)
+    pr.finish(where, args.keep)
 
 
 if __name__ == "__main__":
