@@ -83,6 +83,7 @@ def test_local_cluster_equals_sequential_bitwise(tmp_path, sequential):
     record = ri.by_run(ri.read_index(root / ri.RUN_INDEX))[run_id]
     assert record["status"] == "completed" and record["runner"] == "DaskRunner"
     assert "report_html" in record["datasets"]
+    assert "report_figure1_png" not in record["datasets"]  # in memory only: no file written
 
 
 def test_slurm_job_script_carries_partition_gres_walltime_and_python():

@@ -31,6 +31,7 @@ import logging
 import os
 import sys
 import uuid
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,12 @@ GPU_TAGS = frozenset({"pretraining", "stage_training", "unlearning"})
 CLUSTERS = ("local", "slurm")
 
 
-class PublishedDataset(AbstractDataset[Any, Any]):
-    """A node output kept on the Dask scheduler, readable from every worker."""
+class SchedulerMemoryDataset(AbstractDataset[Any, Any]):
+    """A node output kept on the Dask scheduler, readable from every worker.
+
+    An in-memory dataset like Kedro's ``MemoryDataset`` (the run index does not
+    list it among the files a run wrote).
+    """
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -90,7 +95,9 @@ def run_task(task: Task, threads: int, gpus: int) -> Any:
         if gpus and "CUDA_VISIBLE_DEVICES" not in os.environ:
             from distributed import get_worker  # noqa: PLC0415
 
-            os.environ["CUDA_VISIBLE_DEVICES"] = str(abs(hash(get_worker().name)) % gpus)
+            name = str(get_worker().name)  # LocalCluster names its workers 0, 1, ...
+            index = int(name) if name.isdigit() else zlib.crc32(name.encode())
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
         import torch  # noqa: PLC0415 - after CUDA_VISIBLE_DEVICES
         from kedro.framework.hooks.manager import (  # noqa: PLC0415
             _create_hook_manager,
@@ -202,7 +209,7 @@ class DaskRunner(AbstractRunner):
         )
         for name in sorted(pipeline.all_outputs()):
             if isinstance(catalog.get(name), MemoryDataset | None):
-                catalog[name] = PublishedDataset(f"{run_id}:{name}")
+                catalog[name] = SchedulerMemoryDataset(f"{run_id}:{name}")
         client, cluster = connect(settings)
         try:
             check_shared_storage(client, project_root() / "data")
