@@ -45,7 +45,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Copy the project, run the report pipeline, build the viz site."""
     project = copy_project(tmp_path_factory.mktemp("viz") / "project")
-    plan = seed_report_inputs(project, seeds=(0, 1))
+    plan = seed_report_inputs(project)
     ran = kedro(project, "run", "--pipelines=report")
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     built = kedro(project, "viz", "build", "--include-previews")
