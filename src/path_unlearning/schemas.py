@@ -2,7 +2,9 @@
 
 One name per quantity. A log-likelihood is ``{probe}_ll`` (mean over examples of
 the summed response-token log-prob, nats) and ``{probe}_ll_tok`` (per token),
-for the probes ``forget_label``, ``paraphrase``, ``facts`` and ``math``. A
+for the probes of ``metrics/probes.py`` (``forget_label``, ``paraphrase``,
+``facts``, ``math``), which also names the evaluation sets; the
+``evaluation_scores`` metrics are the entries of ``metrics/registry.py``. A
 qualifier always comes last: ``_start`` (the step-0 value repeated on every
 trajectory row), ``_before`` / ``_after`` (``evaluation_scores`` metrics, like
 ``math_acc_before``). So the refusal label's log-likelihood is
@@ -17,7 +19,10 @@ and in the report.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from path_unlearning.metrics import probes, registry
 
 # --- names -------------------------------------------------------------------
 
@@ -25,27 +30,24 @@ PATH, METHOD, SEED, POSITION, STEP = "path", "method", "seed", "position", "step
 METRIC, VALUE = "metric", "value"
 LOSS, LR, DIVERGED = "loss", "lr", "diverged"
 PATH_A, PATH_B = "path_a", "path_b"
-RE_DISTANCE, KL = "re_distance", "kl"
 SLOPE, INTERCEPT, R2, N_POINTS = "slope", "intercept", "r2", "n_points"
 
-FORGET_LABEL, PARAPHRASE, FACTS, MATH = "forget_label", "paraphrase", "facts", "math"
-PROBES = (FORGET_LABEL, PARAPHRASE, FACTS, MATH)
-MATH_ACC, MATH_ACC_SAMPLED = "math_acc", "math_acc_sampled"
-
-
-def ll(probe: str) -> str:
-    """Summed response log-likelihood of a probe: ``forget_label`` -> ``forget_label_ll``."""
-    return f"{probe}_ll"
-
-
-def ll_tok(probe: str) -> str:
-    """Per-token response log-likelihood of a probe."""
-    return f"{probe}_ll_tok"
-
-
-def summed(metric: str) -> str:
-    """The summed-log-likelihood variant of a per-token metric: ``facts_utility_sum``."""
-    return f"{metric}_sum"
+# Probes, evaluation sets and the keys of a model's scores are defined once, in
+# metrics/probes.py; the evaluation_scores metrics in metrics/registry.py. Their
+# names are importable from here too.
+PROBES = probes.PROBE_NAMES
+SCORED_PROBES = probes.SCORED_PROBES  # probes with ll before/after metrics
+FORGET_LABEL, PARAPHRASE = probes.FORGET_LABEL, probes.PARAPHRASE
+FACTS, MATH = probes.FACTS, probes.MATH
+MATH_ACC, MATH_ACC_SAMPLED = probes.MATH_ACC, probes.MATH_ACC_SAMPLED
+RE_DISTANCE, KL = probes.RE_DISTANCE, probes.KL
+ll, ll_tok = probes.ll, probes.ll_tok
+before, after, summed = registry.before, registry.after, registry.summed
+FORGET_SCORE_LABEL = registry.FORGET_SCORE_LABEL
+FORGET_SCORE_PARAPHRASE = registry.FORGET_SCORE_PARAPHRASE
+FORGET_SCORE_BOTH = registry.FORGET_SCORE_BOTH
+FACTS_UTILITY = registry.FACTS_UTILITY
+MATH_UTILITY = registry.MATH_UTILITY
 
 
 def start(column: str) -> str:
@@ -53,29 +55,15 @@ def start(column: str) -> str:
     return f"{column}_start"
 
 
-def before(name: str) -> str:
-    """A quantity of the model before unlearning (``evaluation_scores`` metric)."""
-    return f"{name}_before"
-
-
-def after(name: str) -> str:
-    """A quantity of the model after unlearning (``evaluation_scores`` metric)."""
-    return f"{name}_after"
-
-
-FORGET_LABEL_LL, PARAPHRASE_LL, FACTS_LL, MATH_LL = (ll(p) for p in PROBES)
+FORGET_LABEL_LL, PARAPHRASE_LL, FACTS_LL, MATH_LL = (
+    ll(p) for p in (FORGET_LABEL, PARAPHRASE, FACTS, MATH)
+)
 LL_COLUMNS = tuple(ll(p) for p in PROBES)
 LL_TOK_COLUMNS = tuple(ll_tok(p) for p in PROBES)
-FORGET_LABEL_TOK, PARAPHRASE_TOK, FACTS_TOK, MATH_TOK = LL_TOK_COLUMNS
+FORGET_LABEL_TOK, PARAPHRASE_TOK, FACTS_TOK, MATH_TOK = (
+    ll_tok(p) for p in (FORGET_LABEL, PARAPHRASE, FACTS, MATH)
+)
 START_COLUMNS = tuple(start(c) for c in (*LL_COLUMNS, *LL_TOK_COLUMNS))
-
-# evaluation_scores metrics
-FORGET_SCORE_LABEL = "forget_score_label"
-FORGET_SCORE_PARAPHRASE = "forget_score_paraphrase"
-FORGET_SCORE_BOTH = "forget_score_both"
-FACTS_UTILITY = "facts_utility"
-MATH_UTILITY = "math_utility"
-SCORED_PROBES = (FORGET_LABEL, PARAPHRASE, FACTS)  # probes with ll before/after metrics
 
 # --- schemas -----------------------------------------------------------------
 
@@ -96,24 +84,32 @@ class TableSchema:
     producer: str
     grain: str
     columns: tuple[Column, ...]
-    metrics: tuple[Column, ...] = ()  # tidy tables: the values of ``metric``
+    # tidy tables: the values of ``metric``, or a function listing them when they
+    # are registered elsewhere (evaluation_scores: metrics/registry.py)
+    tidy_metrics: tuple[Column, ...] | Callable[[], tuple[Column, ...]] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         """Column names in order."""
         return tuple(c.name for c in self.columns)
 
+    @property
+    def metrics(self) -> tuple[Column, ...]:
+        """The values of ``metric`` (tidy tables), in the order of the rows."""
+        found = self.tidy_metrics
+        return found() if callable(found) else found
+
 
 def _cols(*pairs: tuple[str, str]) -> tuple[Column, ...]:
     return tuple(Column(n, m) for n, m in pairs)
 
 
-_PROBE_MEANING = {
-    FORGET_LABEL: "refusal label on the forget prompts",
-    PARAPHRASE: "refusal paraphrases on the forget prompts",
-    FACTS: "fact answers (retained stage)",
-    MATH: "math solutions, teacher-forced",
-}
+_PROBE_MEANING = {p.name: p.meaning for p in probes.PROBES}
+
+
+def _registered_metrics() -> tuple[Column, ...]:
+    return tuple(Column(m.name, m.meaning) for m in registry.METRICS)
+
 
 MODEL_SCORES = TableSchema(
     name="model_scores (dict, not a table)",
@@ -163,36 +159,7 @@ EVALUATION_SCORES = TableSchema(
         (METRIC, "metric name (below)"),
         (VALUE, "metric value"),
     ),
-    metrics=(
-        *_cols(
-            # Per-token averages, as the paper's code (return_average_logprobs=True).
-            (FORGET_SCORE_LABEL, "forget_label_ll_tok_before - forget_label_ll_tok_after"),
-            (FORGET_SCORE_PARAPHRASE, "paraphrase_ll_tok_before - paraphrase_ll_tok_after"),
-            (FORGET_SCORE_BOTH, "mean of the two per-token forget scores"),
-            (FACTS_UTILITY, "1 - |facts_ll_tok_after - facts_ll_tok_before|"),
-            (summed(FORGET_SCORE_LABEL), "forget_label_ll_before - forget_label_ll_after"),
-            (summed(FORGET_SCORE_PARAPHRASE), "paraphrase_ll_before - paraphrase_ll_after"),
-            (summed(FACTS_UTILITY), "1 - |facts_ll_after - facts_ll_before| (summed)"),
-            (before(MATH_ACC), "greedy math accuracy before unlearning"),
-            (after(MATH_ACC), "greedy math accuracy after unlearning"),
-            (MATH_UTILITY, "math_acc_after - math_acc_before"),
-            (before(MATH_ACC_SAMPLED), "sampled math accuracy before (sampling on only)"),
-            (after(MATH_ACC_SAMPLED), "sampled math accuracy after (sampling on only)"),
-            (before(RE_DISTANCE), "RE distance to the retrain reference before unlearning"),
-            (after(RE_DISTANCE), "RE distance to the retrain reference after unlearning"),
-            (before(KL), "KL to the retrain reference before unlearning"),
-            (after(KL), "KL to the retrain reference after unlearning"),
-        ),
-        *(Column(before(ll(p)), f"{_PROBE_MEANING[p]} before unlearning") for p in SCORED_PROBES),
-        *(Column(after(ll(p)), f"{_PROBE_MEANING[p]} after unlearning") for p in SCORED_PROBES),
-        *(
-            Column(before(ll_tok(p)), f"{_PROBE_MEANING[p]} before, per token")
-            for p in SCORED_PROBES
-        ),  # fmt: skip
-        *(
-            Column(after(ll_tok(p)), f"{_PROBE_MEANING[p]} after, per token") for p in SCORED_PROBES
-        ),  # fmt: skip
-    ),
+    tidy_metrics=_registered_metrics,  # one entry each in metrics/registry.py
 )
 
 PATH_DIVERGENCE = TableSchema(

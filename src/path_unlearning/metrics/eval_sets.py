@@ -1,4 +1,8 @@
-"""The (prompt, response) pairs each log-likelihood probe scores."""
+"""The (prompt, response) pairs each log-likelihood probe scores, encoded.
+
+The probes themselves (which set and column each reads, which are scored
+without the end-of-sequence token) are defined in ``metrics/probes.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +10,44 @@ import pandas as pd
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from path_unlearning.metrics.probes import PREFIX_PROBES, PROBE_SETS, PROBES, PROMPT
 from path_unlearning.modeling.scoring import encode_batches
 
 Pairs = tuple[list[str], list[str]]
 
-# Probes whose response is only the first sentence of what the model learned to
-# say (the refusal label, then a reason): scored without the end-of-sequence token.
-PREFIX_PROBES = frozenset({"forget_label", "paraphrase"})
-
 
 def probe_pairs(
-    forget_eval: pd.DataFrame,
-    paraphrase_eval: pd.DataFrame,
-    facts_eval: pd.DataFrame,
-    math_eval: pd.DataFrame,
-    limit: int | None = None,
-    all_paraphrases: bool = False,
+    *tables: pd.DataFrame, limit: int | None = None, all_paraphrases: bool = False
 ) -> dict[str, Pairs]:
-    """Pairs for the four probes: forget label, paraphrases, facts, math.
+    """Pairs of every probe of ``metrics.probes.PROBES`` (forget label, paraphrases, ...).
 
     Args:
-        forget_eval: Forget prompts with their ``label``.
-        paraphrase_eval: Refusal paraphrases (column ``paraphrase``).
-        facts_eval: Fact questions and answers.
-        math_eval: Math problems with step-by-step solutions (teacher-forced).
-        limit: Use only the first ``limit`` rows of each set (the fixed
-            per-step subsets); ``None`` uses everything.
-        all_paraphrases: Pair every forget prompt with every paraphrase;
-            otherwise prompt i gets paraphrase i mod n (one pair per prompt).
+        *tables: The evaluation sets of ``PROBE_SETS``, in that order: forget
+            prompts with their ``label``, the refusal paraphrases (column
+            ``paraphrase``), fact questions and answers, math problems with
+            step-by-step solutions (teacher-forced).
+        limit: Use only the first ``limit`` rows of each set of prompts (the
+            fixed per-step subsets); ``None`` uses everything.
+        all_paraphrases: Pair every prompt of a pooled probe (``paired_with``) with
+            every response of the pool; otherwise prompt i gets response i mod n
+            (one pair per prompt).
     """
-    forget = forget_eval.head(limit) if limit else forget_eval
-    prompts = forget["prompt"].to_list()
-    paraphrases = paraphrase_eval["paraphrase"].to_list()
-    if all_paraphrases:
-        para = ([p for p in prompts for _ in paraphrases], paraphrases * len(prompts))
-    else:
-        para = (prompts, [paraphrases[i % len(paraphrases)] for i in range(len(prompts))])
-    facts = facts_eval.head(limit) if limit else facts_eval
-    math = math_eval.head(limit) if limit else math_eval
-    return {
-        "forget_label": (prompts, forget["label"].to_list()),
-        "paraphrase": para,
-        "facts": (facts["prompt"].to_list(), facts["response"].to_list()),
-        "math": (math["prompt"].to_list(), math["response"].to_list()),
-    }
+    if len(tables) != len(PROBE_SETS):
+        raise ValueError(f"probe_pairs needs the {len(PROBE_SETS)} sets {PROBE_SETS}")
+    sets = dict(zip(PROBE_SETS, tables, strict=True))
+    pairs = {}
+    for probe in PROBES:
+        rows = sets[probe.prompts].head(limit) if limit else sets[probe.prompts]
+        prompts = rows[PROMPT].to_list()
+        if probe.paired_with is None:
+            pairs[probe.name] = (prompts, rows[probe.responses].to_list())
+            continue
+        pool = sets[probe.paired_with][probe.responses].to_list()
+        if all_paraphrases:
+            pairs[probe.name] = ([p for p in prompts for _ in pool], pool * len(prompts))
+        else:
+            pairs[probe.name] = (prompts, [pool[i % len(pool)] for i in range(len(prompts))])
+    return pairs
 
 
 def encode_probes(

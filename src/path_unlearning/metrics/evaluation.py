@@ -17,7 +17,12 @@ from path_unlearning.schemas import KL, MATH_ACC, MATH_ACC_SAMPLED, RE_DISTANCE,
 
 
 class EvalSets:
-    """The evaluation sets, tokenized once into padded batches."""
+    """The evaluation sets, tokenized once into padded batches.
+
+    The sets are those of ``metrics.probes.EVAL_SETS``, in that order: every
+    probe's pairs (``probe_pairs``, each prompt with every paraphrase), the math
+    problems for the accuracy, the generic set for the distances.
+    """
 
     def __init__(
         self,

@@ -11,6 +11,13 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from path_unlearning.errors import ConfigError
+from path_unlearning.metrics.probes import (
+    FACTS_SET,
+    FORGET_SET,
+    GENERIC_SET,
+    MATH_SET,
+    PARAPHRASE_SET,
+)
 from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.data_prep.nodes import (
     build_tokenizer,
@@ -24,7 +31,8 @@ from path_unlearning.pipelines.data_prep.nodes import (
 )
 from path_unlearning.plan import ExperimentPlan
 
-EVAL_OUTPUTS = ["forget_eval", "paraphrase_eval", "facts_eval", "generic_eval"]
+# The evaluation sets (named in metrics/probes.py) that ``make_eval_sets`` returns.
+EVAL_OUTPUTS = [FORGET_SET, PARAPHRASE_SET, FACTS_SET, GENERIC_SET]
 
 
 def _synthetic_pipeline() -> Pipeline:
@@ -36,7 +44,7 @@ def _synthetic_pipeline() -> Pipeline:
                 [
                     "facts_stage_data",
                     "math_stage_data",
-                    "math_eval",
+                    MATH_SET,
                     "refusal_stage_data",
                     "pretrain_corpus",
                 ],
@@ -44,7 +52,7 @@ def _synthetic_pipeline() -> Pipeline:
             ),
             Node(
                 make_eval_sets,
-                ["facts_stage_data", "refusal_stage_data", "math_eval", "params:data_prep"],
+                ["facts_stage_data", "refusal_stage_data", MATH_SET, "params:data_prep"],
                 EVAL_OUTPUTS,
                 name="make_eval_sets",
             ),
@@ -54,7 +62,7 @@ def _synthetic_pipeline() -> Pipeline:
                     "pretrain_corpus",
                     "facts_stage_data",
                     "math_stage_data",
-                    "math_eval",
+                    MATH_SET,
                     "refusal_stage_data",
                     "params:model",
                 ],
@@ -83,7 +91,7 @@ def _hub_pipeline(plan: ExperimentPlan) -> Pipeline:
     return Pipeline(
         [
             *loads,
-            Node(load_math_eval, "params:data_prep", "math_eval", name="load_math_eval"),
+            Node(load_math_eval, "params:data_prep", MATH_SET, name="load_math_eval"),
             Node(
                 bind(make_paper_eval_sets, names=names, forget_name=forget_name),
                 [

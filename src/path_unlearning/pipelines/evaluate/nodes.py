@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from path_unlearning import schemas
+from path_unlearning.metrics import registry
 from path_unlearning.metrics.distances import (
     GROWTH_MODELS,
     fit_growth_rate,
@@ -21,31 +21,14 @@ from path_unlearning.metrics.evaluation import (
     model_distance,
     model_scores,
 )
-from path_unlearning.metrics.scores import facts_utility, forget_score
+from path_unlearning.metrics.probes import EVAL_SETS
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_view
 from path_unlearning.schemas import (
     DIVERGENCE_FITS,
     EVALUATION_SCORES,
-    FACTS,
-    FACTS_LL,
-    FACTS_UTILITY,
-    FORGET_LABEL,
-    FORGET_LABEL_LL,
-    FORGET_SCORE_BOTH,
-    FORGET_SCORE_LABEL,
-    FORGET_SCORE_PARAPHRASE,
     KL,
-    MATH_ACC,
-    MATH_ACC_SAMPLED,
-    MATH_UTILITY,
-    PARAPHRASE,
-    PARAPHRASE_LL,
     PATH_DIVERGENCE,
     RE_DISTANCE,
-    SCORED_PROBES,
-    ll,
-    ll_tok,
-    summed,
 )
 from path_unlearning.sections import unlearn_config
 from path_unlearning.unlearning.loop import peak_lr_steps
@@ -70,22 +53,18 @@ def _unlearned(
 
 
 def prepare_eval_sets(
-    tokenizer: PreTrainedTokenizerBase,
-    forget_eval: pd.DataFrame,
-    paraphrase_eval: pd.DataFrame,
-    facts_eval: pd.DataFrame,
-    math_eval: pd.DataFrame,
-    generic_eval: pd.DataFrame,
-    params: dict[str, Any],
+    tokenizer: PreTrainedTokenizerBase, params: dict[str, Any], **sets: pd.DataFrame
 ) -> EvalSets:
-    """Tokenize the evaluation sets once for every evaluation node of the run."""
+    """Tokenize the evaluation sets once for every evaluation node of the run.
+
+    Args:
+        tokenizer: The chat tokenizer.
+        params: ``evaluate`` parameters.
+        **sets: Every evaluation set of ``metrics.probes.EVAL_SETS``, by name.
+    """
     return EvalSets(
         tokenizer,
-        forget_eval,
-        paraphrase_eval,
-        facts_eval,
-        math_eval,
-        generic_eval,
+        *(sets[name] for name in EVAL_SETS),
         params["batch_size"],
         params.get("score_end_token", True),
     )
@@ -122,6 +101,9 @@ def evaluate_unlearned(
 ) -> pd.DataFrame:
     """Forget score, utilities and retrain-equivalence distance after unlearning, per seed.
 
+    The metrics are those registered in ``metrics/registry.py``, computed from the
+    scores before unlearning (``before``) and those of each unlearned model.
+
     Returns:
         Tidy rows ``path, method, seed, position, metric, value``.
     """
@@ -133,32 +115,8 @@ def evaluate_unlearned(
         model = _unlearned(base_model, path_adapter, unlearned, seed, unlearned.steps(seed)[-1])
         a = model_scores(model, eval_sets, params)
         a.update(model_distance(model, reference, eval_sets.generic))
-        # Per-token log-likelihoods, as the paper's code; summed ones as extra columns.
-        label = forget_score(b[ll_tok(FORGET_LABEL)], a[ll_tok(FORGET_LABEL)])
-        para = forget_score(b[ll_tok(PARAPHRASE)], a[ll_tok(PARAPHRASE)])
-        metrics = {
-            FORGET_SCORE_LABEL: label,
-            FORGET_SCORE_PARAPHRASE: para,
-            FORGET_SCORE_BOTH: (label + para) / 2,
-            FACTS_UTILITY: facts_utility(b[ll_tok(FACTS)], a[ll_tok(FACTS)]),
-            summed(FORGET_SCORE_LABEL): forget_score(b[FORGET_LABEL_LL], a[FORGET_LABEL_LL]),
-            summed(FORGET_SCORE_PARAPHRASE): forget_score(b[PARAPHRASE_LL], a[PARAPHRASE_LL]),
-            summed(FACTS_UTILITY): facts_utility(b[FACTS_LL], a[FACTS_LL]),
-            schemas.before(MATH_ACC): b[MATH_ACC],
-            schemas.after(MATH_ACC): a[MATH_ACC],
-            MATH_UTILITY: a[MATH_ACC] - b[MATH_ACC],
-            schemas.before(RE_DISTANCE): b[RE_DISTANCE],
-            schemas.after(RE_DISTANCE): a[RE_DISTANCE],
-            schemas.before(KL): b[KL],
-            schemas.after(KL): a[KL],
-        }
-        if MATH_ACC_SAMPLED in a:
-            metrics[schemas.before(MATH_ACC_SAMPLED)] = b[MATH_ACC_SAMPLED]
-            metrics[schemas.after(MATH_ACC_SAMPLED)] = a[MATH_ACC_SAMPLED]
-        for probe in SCORED_PROBES:
-            for column in (ll(probe), ll_tok(probe)):
-                metrics[schemas.before(column)] = b[column]
-                metrics[schemas.after(column)] = a[column]
+        # One row per metric of metrics/registry.py, in its order.
+        metrics = registry.evaluation_metrics(b, a)
         rows += [(path, method, seed, position, m, v) for m, v in metrics.items()]
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 

@@ -10,6 +10,7 @@ every seed.
 
 from kedro.pipeline import Node, Pipeline
 
+from path_unlearning.metrics import probes
 from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.evaluate.nodes import (
     combine_tables,
@@ -21,7 +22,7 @@ from path_unlearning.pipelines.evaluate.nodes import (
 )
 from path_unlearning.plan import ExperimentPlan
 
-EVAL_SETS = ["forget_eval", "paraphrase_eval", "facts_eval", "math_eval", "generic_eval"]
+EVAL_SETS = list(probes.EVAL_SETS)  # data_prep's evaluation sets (metrics/probes.py)
 
 
 def _path_nodes(plan: ExperimentPlan, seed: int, path: str) -> list[Node]:
@@ -86,7 +87,7 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
     """Evaluation of every seed's paths, then the tables over all seeds."""
     prepare = Node(
         prepare_eval_sets,
-        ["tokenizer", *EVAL_SETS, "params:evaluate"],
+        {"tokenizer": "tokenizer", "params": "params:evaluate", **{s: s for s in EVAL_SETS}},
         "eval_sets",
         name="prepare_eval_sets",
     )

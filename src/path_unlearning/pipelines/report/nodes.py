@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from transformers import PreTrainedTokenizerBase
 
 from path_unlearning import schemas as sc
+from path_unlearning.metrics import registry
 from path_unlearning.report import figures, tables
 from path_unlearning.report import statistics as st
 from path_unlearning.report.document import (
@@ -25,11 +26,6 @@ from path_unlearning.report.verdicts import VerdictSettings, compute_verdicts
 from path_unlearning.run_index import add_producing_runs
 
 EVALUATE_TABLES = ("evaluation_scores", "path_divergence", "divergence_fits")
-TABLE1_BLOCKS = {
-    sc.FORGET_SCORE_LABEL: "Forget score ↑",
-    sc.FACTS_UTILITY: "Facts utility ↑",
-    sc.MATH_UTILITY: "Math utility ↑",
-}
 
 FIGURE_CAPTIONS = {
     "figure1": "Figure 1: forget-label log-likelihood during unlearning",
@@ -68,9 +64,13 @@ def gather_inputs(
 def make_table1(
     evaluation_scores: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Table 1: numeric (tidy, every metric) and shaped like the paper's (blocks)."""
-    metrics = params.get("table1_metrics") or tables.TABLE1_METRICS
-    blocks = params.get("table1_blocks") or TABLE1_BLOCKS
+    """Table 1: numeric (tidy, every metric) and shaped like the paper's (blocks).
+
+    Its metrics and blocks are those of ``metrics/registry.py`` (``table1``,
+    ``block``), in registry order.
+    """
+    metrics = registry.table1_metrics()
+    blocks = registry.table1_blocks()
     summary = tables.summarise_scores(evaluation_scores, [*blocks, *metrics])
     return summary, tables.table1_blocks(summary, blocks, int(params.get("digits", 3)))
 
@@ -127,7 +127,7 @@ def make_verdicts(
         control, starting points.
     """
     settings = dict(params.get("verdicts") or {})
-    settings.setdefault("metrics", params.get("table1_metrics") or tables.TABLE1_METRICS)
+    settings.setdefault("metrics", registry.table1_metrics())
     settings.setdefault("digits", params.get("digits", 3))
     v = compute_verdicts(
         trajectories,

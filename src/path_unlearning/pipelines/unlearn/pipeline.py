@@ -7,18 +7,13 @@ need a retain set (GradDiff) also read ``retain_records``: the other stages' dat
 
 from kedro.pipeline import Node, Pipeline
 
+from path_unlearning.metrics.probes import PROBE_SETS
 from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.unlearn.nodes import make_retain_set, unlearn_path
 from path_unlearning.plan import ExperimentPlan
 from path_unlearning.unlearning.losses import needs_retain
 
-SHARED_INPUTS = [
-    "tokenizer",
-    "forget_eval",
-    "paraphrase_eval",
-    "facts_eval",
-    "math_eval",
-]
+SHARED_INPUTS = ["tokenizer", *PROBE_SETS]  # the sets the probes read: metrics/probes.py
 
 
 def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
