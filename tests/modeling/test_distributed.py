@@ -9,6 +9,7 @@ few AdamW steps at lr 1e-2 that moves no weight by more than ``WEIGHT_ATOL``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from path_unlearning.data import synthetic
 from path_unlearning.data.chat import encode_records
 from path_unlearning.errors import ConfigError
 from path_unlearning.modeling import launch
-from path_unlearning.modeling.distributed import rank_slice, train_data_parallel
+from path_unlearning.modeling.data_parallel import rank_slice
 from path_unlearning.modeling.lora import AdapterCheckpoint, new_adapter
+from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import encode_batches
-from path_unlearning.modeling.train import TrainConfig, train
+from path_unlearning.modeling.train import TrainConfig, make_optimization, seeded_loader, train
 from path_unlearning.pipelines.staged_finetune.nodes import train_prefix
 from path_unlearning.sections import launch_settings, validate_sections
 from path_unlearning.unlearning.distributed import launch_unlearn, start_parts
@@ -107,17 +109,45 @@ def test_only_rank_zero_may_write(tmp_path):
         launch.check_single_writer(out, 2)
 
 
-def test_one_process_loop_is_the_training_loop(tiny_base_model, word_tokenizer, math_records):
-    """With one rank and no accumulation the data-parallel loop is ``train`` up to rounding."""
+def test_one_process_loop_is_the_plain_mean_loss_loop(
+    tiny_base_model, word_tokenizer, math_records
+):
+    """One process, no accumulation: bitwise the textbook loop on the model's own mean loss.
+
+    The shared loop passes ``num_items_in_batch`` (the step's token count) and
+    multiplies by ``world_size * grad_accum == 1``; neither may change a bit.
+    """
     examples = encode_records(word_tokenizer, math_records["prompt"], math_records["response"])
     config = TrainConfig(lr=1e-2, batch_size=4, max_steps=5, seed=7)
-    logs, states = [], []
-    for loop in (train, train_data_parallel):
-        model = new_adapter(tiny_base_model, LORA, seed=7)
-        logs.append(loop(model, examples, config, word_tokenizer.pad_token_id))
-        states.append(AdapterCheckpoint.from_model(model, {}).state)
-    pd.testing.assert_frame_equal(logs[0], logs[1], rtol=LOSS_RTOL)
-    assert _max_diff(*states) < WEIGHT_ATOL
+    pad_id = word_tokenizer.pad_token_id
+
+    model = new_adapter(tiny_base_model, LORA, seed=7)
+    log = train(model, examples, config, pad_id)
+
+    plain = new_adapter(tiny_base_model, LORA, seed=7)
+    loader = seeded_loader(examples, config, lambda batch: pad_batch(batch, pad_id))
+    _, trainable, optimizer, scheduler = make_optimization(plain, len(examples), config)
+    plain.train()
+    losses, batches = [], itertools.chain(loader, loader)  # 5 steps: 4 batches per epoch
+    for _ in range(config.max_steps):
+        loss = plain(**next(batches)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+        scheduler.step()
+        losses.append(loss.item())
+    assert log["loss"].tolist() == losses
+    trained = AdapterCheckpoint.from_model(model, {}).state
+    reference = AdapterCheckpoint.from_model(plain, {}).state
+    assert all(torch.equal(trained[k], reference[k]) for k in reference)
+    assert (
+        _max_diff(
+            trained,
+            AdapterCheckpoint.from_model(new_adapter(tiny_base_model, LORA, seed=7), {}).state,
+        )
+        > 0
+    )
 
 
 # --- two gloo ranks, launched -----------------------------------------------------
@@ -149,17 +179,23 @@ def test_stage_node_on_two_processes_matches_one(
     pd.testing.assert_frame_equal(one_log, two_log, rtol=LOSS_RTOL)
     assert _max_diff(one.state, two.state) < WEIGHT_ATOL  # measured: 1.2e-7
     assert two.metadata["num_processes"] == 2
-    assert two.metadata["fingerprint"] != one.metadata["fingerprint"]  # other normalisation
-    assert {k: v for k, v in two.metadata.items() if k not in ("num_processes", "fingerprint")} == {
-        k: v for k, v in one.metadata.items() if k != "fingerprint"
-    }
+    # One loop and one loss for any number of processes: the same cache entry.
+    assert two.metadata["fingerprint"] == one.metadata["fingerprint"]
+    assert {k: v for k, v in two.metadata.items() if k != "num_processes"} == one.metadata
 
 
 def test_accumulation_normalises_by_the_tokens_of_the_optimizer_step(
     tiny_base_model, word_tokenizer, math_records, tmp_path
 ):
-    """grad_accum 2 over 2 ranks equals the one-process data-parallel loop; only rank 0 writes."""
+    """grad_accum 2 over 2 ranks equals one process; the loss is the step's token mean."""
     examples = encode_records(word_tokenizer, math_records["prompt"], math_records["response"])
+    # Unlabel the first i % 4 response tokens of example i, so micro-batches differ
+    # in their token counts (the math responses all have the same length).
+    for i, example in enumerate(examples):
+        labelled = [j for j, label in enumerate(example["labels"]) if label != -100]
+        example["labels"] = [
+            -100 if j in labelled[: i % 4] else label for j, label in enumerate(example["labels"])
+        ]
     config = TrainConfig(lr=1e-2, batch_size=4, grad_accum=2, max_steps=3, seed=5)
     start = new_adapter(tiny_base_model, LORA, seed=5)
     checkpoint = AdapterCheckpoint.from_model(start, {})
@@ -177,14 +213,28 @@ def test_accumulation_normalises_by_the_tokens_of_the_optimizer_step(
     two_log = pd.read_parquet(out / launch.LOG_FILE)
     two = AdapterCheckpoint.from_pretrained(out / launch.ADAPTER_DIR).state
 
-    log = train_data_parallel(start, examples, config, word_tokenizer.pad_token_id)
+    initial = AdapterCheckpoint.from_model(new_adapter(tiny_base_model, LORA, seed=5), {}).state
+    log = train(start, examples, config, word_tokenizer.pad_token_id)
     pd.testing.assert_frame_equal(log, two_log, rtol=LOSS_RTOL)
     assert _max_diff(AdapterCheckpoint.from_model(start, {}).state, two) < WEIGHT_ATOL
-    # It is the token-weighted mean of the step, not the mean of micro-batch means.
-    mean_of_means = train(
-        new_adapter(tiny_base_model, LORA, seed=5), examples, config, word_tokenizer.pad_token_id
+    # Step 1's loss, by hand from the untrained adapter: the token-weighted mean of
+    # its two micro-batches, not the mean of their means.
+    fresh = new_adapter(tiny_base_model, LORA, seed=5)
+    assert _max_diff(AdapterCheckpoint.from_model(fresh, {}).state, initial) == 0
+    loader = iter(
+        seeded_loader(examples, config, lambda b: pad_batch(b, word_tokenizer.pad_token_id))
     )
-    assert (mean_of_means["loss"] - log["loss"]).abs().max() > 1e-4  # 1000x the rounding
+    sums, counts, means = [], [], []
+    with torch.no_grad():
+        for _ in range(config.grad_accum):
+            batch = next(loader)
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            mean = fresh(**batch).loss
+            sums.append(mean.double() * n), counts.append(n), means.append(mean.item())
+    token_mean = (sum(sums) / sum(counts)).item()
+    assert log["loss"][0] == pytest.approx(token_mean, rel=1e-6)
+    assert counts[0] != counts[1], counts  # so the two means differ
+    assert abs(sum(means) / len(means) - token_mean) > 1e-4  # 1000x the rounding
 
 
 def test_unlearning_on_two_processes_matches_one(tiny_base_model, word_tokenizer):

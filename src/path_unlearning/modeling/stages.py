@@ -10,7 +10,6 @@ from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokeni
 
 from path_unlearning.data.chat import encode_records
 from path_unlearning.modeling.cache import TrainingCache
-from path_unlearning.modeling.distributed import LOSS_NORMALISATION
 from path_unlearning.modeling.launch import LaunchSettings, launch_training
 from path_unlearning.modeling.lora import AdapterCheckpoint, new_adapter
 from path_unlearning.modeling.model import (
@@ -19,7 +18,7 @@ from path_unlearning.modeling.model import (
     fingerprint,
     model_fingerprint,
 )
-from path_unlearning.modeling.train import TrainConfig, train
+from path_unlearning.modeling.train import LOSS_NORMALISATION, TrainConfig, train
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +85,10 @@ def train_stage(
             the prefix.
         cache: Finished trainings to reuse.
         launch: With more than one process, train data-parallel in ``accelerate
-            launch`` workers; its loss normalisation (tokens of the optimizer
-            step) joins the fingerprint, so cached one-process trainings with
-            ``grad_accum > 1`` (a mean of micro-batch means) are not reused.
+            launch`` workers. The loop is the same for any number of processes,
+            so the number joins no fingerprint; with ``grad_accum > 1`` the loss
+            normalisation does, so trainings cached before the loop averaged
+            over the tokens of the optimizer step are not reused.
 
     Returns:
         The adapter after the stage and the stage's training log.
@@ -102,7 +102,7 @@ def train_stage(
         records_fingerprint(stage_records),
         lora_params,
         train_config,
-        *([LOSS_NORMALISATION] if data_parallel else []),
+        *([LOSS_NORMALISATION] if train_config.grad_accum > 1 else []),
     )
     cached = cache.load(key, AdapterCheckpoint.from_pretrained)
     if cached is not None:
