@@ -1,29 +1,32 @@
-"""Parameter sections as typed configs: ``pretrain``, ``finetune`` + ``stages.X``, ``unlearn``.
+"""Parameter sections as typed pydantic models (``parameters.Section``).
 
-The nodes and the experiment plan build their configs here, so a bad key or
-value fails the same way (a one-line ``ConfigError``) whether it is caught when
-the plan is resolved, before any model is built, or when a node runs.
+Each section that maps to one model is a node's typed input, validated by Kedro
+1.7 (``params:finetune`` -> :class:`FinetuneSection`, ``params:stages.A`` ->
+:class:`StageSection`, ``params:data_prep`` -> :class:`DataPrepSection`, ...).
+Sections that merge (``finetune`` defaults overridden by ``stages.X``; ``unlearn``
+and its variants) are built here. The experiment plan validates every section
+with the same models (:func:`validate_sections`), so a bad key or value fails
+as one line (a ``ConfigError``) before any model is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal
 
-from path_unlearning.config import bounded, check_ranges, from_params
+from pydantic import Field, field_validator
+
 from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.modeling.launch import LaunchSettings
-from path_unlearning.modeling.train import OPTIMIZERS, OptimConfig, TrainConfig
+from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.parameters import Count, Real, Section, build, given
 from path_unlearning.unlearning.loop import UnlearnConfig
 from path_unlearning.unlearning.losses import LOSSES, get_loss, needs_reference
 
 # Keys a section may hold besides its config's fields; they are read elsewhere.
 # Data-parallel workers (modeling/launch.py), per section: finetune and unlearn.
 LAUNCH_KEYS = ("num_processes", "accelerate_config")
-FINETUNE_EXTRA = ("cache_dir", "lora", *LAUNCH_KEYS)
-STAGE_EXTRA = ("dataset",)
 UNLEARN_EXTRA = (
     "methods",
     "hparams",
@@ -36,48 +39,97 @@ UNLEARN_EXTRA = (
 )
 
 
-@dataclass(frozen=True)
-class ProbeSettings:
+class ProbeSettings(Section):
     """``unlearn``'s per-step probes: how many examples, in batches of what size."""
 
-    eval_subset: int = bounded(32, 1, integer=True)
-    eval_batch_size: int = bounded(64, 1, integer=True)
+    eval_subset: Count = Field(32, ge=1, description="Probe examples scored after every step.")
+    eval_batch_size: Count = Field(64, ge=1, description="Probe examples per batch.")
 
 
-@dataclass(frozen=True)
-class EvaluateSettings:
+class EvaluateSettings(Section):
     """The ``evaluate`` section."""
 
-    batch_size: int = bounded(128, 1, integer=True)
-    math_max_new_tokens: int = bounded(24, 1, integer=True)
-    math_samples: int = bounded(0, 0, integer=True)  # 0: greedy answers only
-    math_temperature: float = bounded(0.7, 0, low_open=True)
-    seed: int = bounded(0, 0, integer=True)
-    # Score the end-of-turn token after full responses (facts, math); the paper's code
-    # scores none (add_end_tokens=False), conf/paper sets false.
-    score_end_token: bool = True
+    batch_size: Count = Field(128, ge=1, description="Examples per scoring batch.")
+    math_max_new_tokens: Count = Field(24, ge=1, description="Tokens generated per answer.")
+    math_samples: Count = Field(0, ge=0, description="Sampled answers; 0: greedy answers only.")
+    math_temperature: Real = Field(0.7, gt=0, description="Sampling temperature.")
+    seed: Count = Field(0, ge=0, description="Seed of the sampled answers.")
+    score_end_token: bool = Field(
+        True,
+        description="Score the end-of-turn token after full responses (facts, math); the "
+        "paper's code scores none (add_end_tokens=False), conf/paper sets false.",
+    )
 
 
-@dataclass(frozen=True)
-class SyntheticDataSizes:
-    """The synthetic ``data_prep`` section: every set must have at least one row."""
+class SyntheticDataSizes(Section):
+    """The synthetic ``data_prep`` sizes: every set must have at least one row."""
 
-    seed: int = bounded(0, 0, integer=True)
-    n_authors: int = bounded(40, 1, integer=True)
-    n_math_train: int = bounded(600, 1, integer=True)
-    n_math_test: int = bounded(100, 1, integer=True)
-    n_refusals: int = bounded(300, 1, integer=True)
-    n_pretrain: int = bounded(3000, 1, integer=True)
-    n_generic_test: int = bounded(96, 3, integer=True)  # a third from each stage
-    n_facts_eval: int = bounded(96, 1, integer=True)
-    n_forget_eval: int = bounded(32, 1, integer=True)
+    seed: Count = Field(0, ge=0, description="Seed of every generator.")
+    n_authors: Count = Field(40, ge=1, description="Invented authors (x 6 fact pairs).")
+    n_math_train: Count = Field(600, ge=1, description="Word problems of the math stage.")
+    n_math_test: Count = Field(100, ge=1, description="Held-out word problems.")
+    n_refusals: Count = Field(300, ge=1, description="Refusals of the forget stage.")
+    n_pretrain: Count = Field(3000, ge=1, description="Generic exchanges for pretraining.")
+    n_generic_test: Count = Field(96, ge=3, description="Held-out prompts, a third per stage.")
+    n_facts_eval: Count = Field(96, ge=1, description="Fact pairs scored.")
+    n_forget_eval: Count = Field(32, ge=1, description="Forget prompts scored.")
 
 
-@dataclass(frozen=True)
-class RunSettings:
+class DataPrepSection(SyntheticDataSizes):
+    """The ``data_prep`` section: the synthetic sizes, or ``source: hub`` and ``hub``."""
+
+    source: Literal["synthetic", "hub"] = Field(
+        "synthetic", description="synthetic (the default) or hub (the paper's datasets)."
+    )
+    hub: dict[str, Any] | None = Field(
+        None, description="data_prep.hub (data/paper.py's PaperDataConfig), for source: hub."
+    )
+
+
+class RunSettings(Section):
     """Top-level settings of the process."""
 
-    torch_threads: int | None = bounded(None, 1, integer=True, optional=True)
+    torch_threads: Count | None = Field(None, ge=1, description="torch threads; null: default.")
+
+
+class LoraSettings(Section):
+    """A ``lora:`` section: the peft ``LoraConfig`` arguments the project sets.
+
+    Nodes hand peft the keys as configured (``parameters.plain``), so the adapter
+    fingerprints hash the same mapping as before these models.
+    """
+
+    r: Count = Field(8, ge=1, description="LoRA rank.")
+    lora_alpha: Real = Field(16, gt=0, description="LoRA scaling numerator (alpha / r).")
+    lora_dropout: Real = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA input.")
+    target_modules: list[str] | str | None = Field(
+        None, description="Module names (or a regex) that get adapters; null: peft's default."
+    )
+    use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha / sqrt(r).")
+
+
+class FinetuneSection(TrainConfig):
+    """The ``finetune`` section: stage defaults, the adapter, the cache and the workers."""
+
+    cache_dir: str | None = Field(
+        None, description="Training cache, a folder inside the project; null: off."
+    )
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="The stage adapters.")
+    num_processes: Count = Field(1, ge=1, description="Data-parallel worker processes.")
+    accelerate_config: str | None = Field(None, description="An `accelerate config` file.")
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _inside_project(cls, value: Any) -> Any:
+        return project_folder(value, "finetune.cache_dir") if value else value
+
+
+class StageSection(TrainConfig):
+    """One ``stages.<letter>`` entry: its dataset and the ``finetune`` keys it overrides."""
+
+    dataset: str | None = Field(
+        None, description="The stage table it trains on (facts, math, refusal...)."
+    )
 
 
 def project_folder(value: Any, key: str) -> str:
@@ -95,16 +147,15 @@ def project_folder(value: Any, key: str) -> str:
     return str(value)
 
 
-def launch_settings(section: Mapping[str, Any] | None, name: str) -> LaunchSettings:
+def launch_settings(section: Mapping[str, Any] | Section | None, name: str) -> LaunchSettings:
     """``<name>.num_processes`` and ``<name>.accelerate_config`` of ``finetune`` or ``unlearn``.
 
     Raises:
         ConfigError: A count below 1, or a config file that does not exist
             (relative paths resolve against the working directory).
     """
-    section = section or {}
-    values = {k: section[k] for k in LAUNCH_KEYS if k in section}
-    settings = from_params(LaunchSettings, values, name)
+    values = {k: v for k, v in given(section).items() if k in LAUNCH_KEYS}
+    settings = build(LaunchSettings, values, name)
     config = settings.accelerate_config
     if config is not None and (not isinstance(config, str) or not Path(config).is_file()):
         raise ConfigError(
@@ -114,20 +165,24 @@ def launch_settings(section: Mapping[str, Any] | None, name: str) -> LaunchSetti
     return settings
 
 
-def pretrain_config(pretrain: Mapping[str, Any], precision: str, seed: int) -> TrainConfig:
-    """The tiny base model's pretraining settings."""
-    return from_params(TrainConfig, pretrain, "pretrain", precision=precision, seed=seed)
+def pretrain_config(
+    pretrain: Mapping[str, Any] | TrainConfig, precision: str, seed: int
+) -> TrainConfig:
+    """The tiny base model's pretraining settings (``finetune.precision``, a derived seed)."""
+    return build(TrainConfig, pretrain, "pretrain", precision=precision, seed=seed)
 
 
 def stage_config(
-    finetune: Mapping[str, Any], stage: Mapping[str, Any], letter: str, seed: int
+    finetune: Mapping[str, Any] | FinetuneSection,
+    stage: Mapping[str, Any] | StageSection,
+    letter: str,
+    seed: int,
 ) -> TrainConfig:
     """One stage's settings: ``finetune`` defaults overridden by ``stages.<letter>``."""
-    from_params(TrainConfig, finetune, "finetune", ignore=FINETUNE_EXTRA)
-    shared = {k: v for k, v in finetune.items() if k not in FINETUNE_EXTRA}
-    return from_params(
-        TrainConfig, {**shared, **stage}, f"stages.{letter}", ignore=STAGE_EXTRA, seed=seed
-    )
+    shared = given(build(FinetuneSection, finetune, "finetune"))
+    own = given(build(StageSection, stage, f"stages.{letter}"))
+    values = {k: v for k, v in {**shared, **own}.items() if k in TrainConfig.model_fields}
+    return build(TrainConfig, values, f"stages.{letter}", seed=seed)
 
 
 def resolve_method(unlearn: Mapping[str, Any] | None, name: str) -> tuple[str, dict[str, Any]]:
@@ -168,65 +223,64 @@ def unlearn_config(unlearn: Mapping[str, Any], method: str, seed: int) -> Unlear
     hparams = dict((unlearn.get("hparams") or {}).get(loss) or {})
     hparams.update(overrides.pop("hparams", None) or {})
     section = "unlearn" if loss == method else f"unlearn.variants.{method}"
-    return from_params(
-        UnlearnConfig,
-        {**unlearn, **overrides},
-        section,
-        ignore=UNLEARN_EXTRA,
-        method=loss,
-        seed=seed,
-        hparams=hparams,
-    )
-
-
-def check_optimiser(config: OptimConfig, section: str) -> None:
-    """Raise ``ConfigError`` unless the optimiser and the schedule are known by name.
-
-    Both are looked up only when training starts, after a model is built; this
-    checks them at plan time (the schedule names are transformers' own).
-    """
-    from transformers import SchedulerType  # noqa: PLC0415 - transformers is slow to import
-
-    schedules = [kind.value for kind in SchedulerType]
-    if config.scheduler not in schedules:
+    merged = {**given(unlearn), **overrides}
+    unknown = sorted(set(merged) - set(UnlearnConfig.model_fields) - set(UNLEARN_EXTRA))
+    if unknown:  # one line naming the key, as the model would
+        allowed = ", ".join(sorted({*UnlearnConfig.model_fields, *UNLEARN_EXTRA} - {"method"}))
         raise ConfigError(
-            f"{section}.scheduler={quoted(config.scheduler)}: use one of {', '.join(schedules)}"
+            f"{section}: unknown parameter {quoted(unknown[0])} ({section}.{unknown[0]}); "
+            f"allowed: {allowed}"
         )
-    if config.optimizer not in OPTIMIZERS:
-        raise ConfigError(
-            f"{section}.optimizer={quoted(config.optimizer)}: use one of {', '.join(OPTIMIZERS)}"
-        )
+    values = {k: v for k, v in merged.items() if k in UnlearnConfig.model_fields}
+    return build(UnlearnConfig, values, section, method=loss, seed=seed, hparams=hparams)
+
+
+def check_loss(config: UnlearnConfig, section: str = "unlearn") -> None:
+    """Raise ``ConfigError`` unless ``get_loss`` accepts the config's hyper-parameters."""
+    try:
+        get_loss(config.method, **config.hparams)
+    except ValueError as error:  # an unknown or out-of-range hyper-parameter
+        raise ConfigError(f"{section}.hparams.{config.method}: {error}") from None
 
 
 def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> None:
-    """Build every config the run will build, so bad settings fail before compute."""
-    check_ranges(
-        from_params(RunSettings, {"torch_threads": params.get("torch_threads")}, "parameters"),
-        "parameters",
-    )
+    """Build every config the run will build, so bad settings fail before compute.
+
+    The sections that nodes take as typed inputs are validated with the models
+    Kedro validates them with, so Kedro's own check never sees a bad value.
+    """
+    build(RunSettings, {"torch_threads": params.get("torch_threads")}, "")
     if "evaluate" in params:
-        from_params(EvaluateSettings, params["evaluate"], "evaluate")
-    data_prep = params.get("data_prep") or {}
-    if data_prep and data_prep.get("source", "synthetic") == "synthetic":
-        from_params(SyntheticDataSizes, data_prep, "data_prep", ignore=("source",))
+        build(EvaluateSettings, params["evaluate"], "evaluate")
+    if params.get("data_prep") is not None:
+        data_prep = build(DataPrepSection, params["data_prep"], "data_prep")
+        if data_prep.source == "hub":
+            from path_unlearning.data.paper import paper_config  # noqa: PLC0415 - paper only
+
+            paper_config(params["data_prep"])
     finetune = params.get("finetune")
     if finetune is not None:
-        if finetune.get("cache_dir"):
-            project_folder(finetune["cache_dir"], "finetune.cache_dir")
-        launch_settings(finetune, "finetune")
+        launch_settings(build(FinetuneSection, finetune, "finetune"), "finetune")
         for letter, stage in (params.get("stages") or {}).items():
-            check_optimiser(stage_config(finetune, stage, letter, seed=0), f"stages.{letter}")
-        if not (params.get("model") or {}).get("name_or_path") and "pretrain" in params:
-            pretrain_config(params["pretrain"], finetune.get("precision", "no"), seed=0)
+            stage_config(finetune, stage, letter, seed=0)
+    if "pretrain" in params:
+        precision = (finetune or {}).get("precision", "no")
+        pretrain_config(params["pretrain"], precision, seed=0)
+    if "theory" in params:
+        from path_unlearning.theory.config import theory_section  # noqa: PLC0415
+
+        theory_section(params["theory"])
+    if params.get("depth"):
+        # The depth pipeline's own model (its nodes take it as their typed input).
+        from path_unlearning.pipelines.depth.nodes import depth_section  # noqa: PLC0415
+
+        depth_section(params["depth"])
     if "unlearn" in params:
         probes = {k: params["unlearn"][k] for k in ("eval_subset", "eval_batch_size")
                   if k in params["unlearn"]}  # fmt: skip
-        from_params(ProbeSettings, probes, "unlearn")
+        build(ProbeSettings, probes, "unlearn")
+        if params["unlearn"].get("lora") is not None:
+            build(LoraSettings, params["unlearn"]["lora"], "unlearn.lora")
         launch_settings(params["unlearn"], "unlearn")
         for method in methods:
-            config = unlearn_config(params["unlearn"], method, seed=0)
-            check_optimiser(config, "unlearn")
-            try:
-                get_loss(config.method, **config.hparams)
-            except ValueError as error:  # an unknown or out-of-range hyper-parameter
-                raise ConfigError(f"unlearn.hparams.{config.method}: {error}") from None
+            check_loss(unlearn_config(params["unlearn"], method, seed=0))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -40,7 +38,7 @@ def test_run_experiment_tables(base: TheoryConfig) -> None:
     paper = inst[inst["comparison"] == "theorem_3_1"]
     np.testing.assert_allclose(paper["ref_gap"] ** 2, paper["distance_0"], rtol=1e-12)
     # reproducible, and instance i does not depend on how many instances are drawn
-    again, _ = run_experiment(dataclasses.replace(base, n_instances=1), COMPARISONS)
+    again, _ = run_experiment(base.model_copy(update={"n_instances": 1}), COMPARISONS)
     first = traj[traj["instance"] == 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(first, again)
 
@@ -90,7 +88,7 @@ def test_violations_are_reported(base: TheoryConfig) -> None:
 
 
 def test_plot_theory_without_pyplot(base: TheoryConfig, tmp_path) -> None:
-    traj, inst = run_experiment(dataclasses.replace(base, n_instances=2), COMPARISONS)
+    traj, inst = run_experiment(base.model_copy(update={"n_instances": 2}), COMPARISONS)
     fig = plot_theory(traj, inst)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     assert fig.axes[0].get_yscale() == "log"

@@ -16,14 +16,14 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
-from path_unlearning.config import bounded, from_params
 from path_unlearning.errors import ConfigError
+from path_unlearning.parameters import Count, Section, build
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ class HubAccessError(DataSourceError):
     """The Hub refused or could not be reached (gated dataset, no login, offline)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class HubSource:
+class HubSource(Section):
     """Where one dataset comes from and which of its columns to read.
 
     Attributes:
@@ -57,13 +56,13 @@ class HubSource:
             data_prep seed; ``None`` keeps all.
     """
 
-    path: str
-    name: str | None = None
-    split: str = "train"
-    revision: str | None = None
-    data_files: str | list[str] | None = None
-    columns: dict[str, str] = field(default_factory=dict)
-    limit: int | None = bounded(None, 1, integer=True, optional=True)
+    path: str = Field(description="A Hub dataset id, a local folder or a local data file.")
+    name: str | None = Field(None, description="The dataset config.")
+    split: str = Field("train", description="The split to read.")
+    revision: str | None = Field(None, description="A commit sha, tag or branch (a pin).")
+    data_files: str | list[str] | None = Field(None, description="Files of the repository.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Role -> source column.")
+    limit: Count | None = Field(None, ge=1, description="At most this many rows; null: all.")
 
     def column(self, role: str, default: str | None = None) -> str:
         """The source column that plays ``role``."""
@@ -264,4 +263,4 @@ def source_from_params(
     params: Mapping[str, Any], section: str, ignore: Sequence[str] = ()
 ) -> HubSource:
     """A ``HubSource`` from a parameter section; keys in ``ignore`` are read elsewhere."""
-    return from_params(HubSource, params, section, ignore=ignore)
+    return build(HubSource, {k: v for k, v in params.items() if k not in ignore}, section)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
-from path_unlearning.config import bounded, from_params
 from path_unlearning.data.hub import (
     DataSourceError,
     HubSource,
@@ -31,6 +30,7 @@ from path_unlearning.data.refusals import (
     refusal_responses,
 )
 from path_unlearning.errors import quoted
+from path_unlearning.parameters import Count, Section, build
 
 # The forget target of the paper's code (``UNLEARN_LABEL`` in src/unlearn_trainer.py of
 # princeton-pli/impossibility-unlearning; Table 1's text adds " you"), and the phrases
@@ -89,31 +89,42 @@ _CALCULATOR = re.compile(r"<<[^<>]*>>")
 _FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
 
 
-@dataclass(frozen=True, kw_only=True)
-class PaperDataConfig:
+class PaperDataConfig(Section):
     """``data_prep.hub``: the paper environment's datasets (``data_prep.source: hub``).
 
     The seed is ``data_prep.seed``. The synthetic keys of ``data_prep`` stay in the
     section (environments merge into conf/base) and are not read.
     """
 
-    seed: int = bounded(0, 0, integer=True)
-    tokenizer: str | None = None  # the instruct tokenizer whose chat template is used
-    pad_token: str | None = None  # e.g. Llama 3's <|finetune_right_pad_id|>; None: automatic
-    trust_remote_code: bool = False
-    system_prompt: str | None = PAPER_SYSTEM_PROMPT  # None: the template's own default
-    allow_floating_revisions: bool = False  # accept `revision: main` (not reproducible)
-    facts_dataset: str = "tofu"
-    math_dataset: str = "gsm8k"
-    math_eval_split: str = "test"
-    n_math_eval: int | None = bounded(None, 1, integer=True, optional=True)  # None: all
-    math_eval_prompt: str = GSM8K_EVAL_PROMPT
-    n_facts_eval: int = bounded(200, 1, integer=True)
-    n_forget_eval: int = bounded(50, 1, integer=True)
-    heldout_per_stage: int = bounded(32, 1, integer=True)  # generic_eval rows per stage
-    forget_label: str = PAPER_FORGET_LABEL
-    paraphrases: list[str] = field(default_factory=lambda: list(PAPER_PARAPHRASES))
-    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seed: Count = Field(0, ge=0, description="data_prep.seed: sampling and splits.")
+    tokenizer: str | None = Field(
+        None, description="The instruct tokenizer whose chat template is used."
+    )
+    pad_token: str | None = Field(
+        None, description="e.g. Llama 3's <|finetune_right_pad_id|>; null: automatic."
+    )
+    trust_remote_code: bool = Field(False, description="Passed to the tokenizer loader.")
+    system_prompt: str | None = Field(
+        PAPER_SYSTEM_PROMPT, description="The system turn; null: the template's own default."
+    )
+    allow_floating_revisions: bool = Field(
+        False, description="Accept `revision: main` (not reproducible)."
+    )
+    facts_dataset: str = Field("tofu", description="The dataset of the facts utility.")
+    math_dataset: str = Field("gsm8k", description="The dataset of the math utility.")
+    math_eval_split: str = Field("test", description="The math evaluation split.")
+    n_math_eval: Count | None = Field(None, ge=1, description="Math problems scored; null: all.")
+    math_eval_prompt: str = Field(GSM8K_EVAL_PROMPT, description="The math evaluation prompt.")
+    n_facts_eval: Count = Field(200, ge=1, description="Fact pairs scored.")
+    n_forget_eval: Count = Field(50, ge=1, description="Forget prompts scored.")
+    heldout_per_stage: Count = Field(32, ge=1, description="generic_eval rows per stage.")
+    forget_label: str = Field(PAPER_FORGET_LABEL, description="The refusal label.")
+    paraphrases: list[str] = Field(
+        default_factory=lambda: list(PAPER_PARAPHRASES), description="The label's paraphrases."
+    )
+    datasets: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Name -> a HubSource section plus loader keys."
+    )
 
 
 def paper_config(params: Mapping[str, Any]) -> PaperDataConfig:
@@ -124,7 +135,7 @@ def paper_config(params: Mapping[str, Any]) -> PaperDataConfig:
     """
     if not params.get("hub"):
         raise DataSourceError("data_prep.source is hub but data_prep.hub is not set")
-    return from_params(PaperDataConfig, params["hub"], "data_prep.hub", seed=params.get("seed", 0))
+    return build(PaperDataConfig, params["hub"], "data_prep.hub", seed=params.get("seed", 0))
 
 
 def _dataset_params(config: PaperDataConfig, name: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ A job folder::
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
@@ -27,7 +26,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +33,12 @@ import pandas as pd
 import torch
 from peft import PeftModel, get_peft_model
 from peft.utils import set_peft_model_state_dict
+from pydantic import Field
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from path_unlearning.config import bounded
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.parameters import Count, Section
 
 SPEC_FILE = "job.json"
 BASE_DIR = "base_model"
@@ -57,8 +56,7 @@ class LaunchError(RuntimeError):
     """A worker run failed, or its output breaks the one-writer contract."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class LaunchSettings:
+class LaunchSettings(Section):
     """How a training runs: in this process, or data-parallel over ``num_processes``.
 
     ``accelerate_config`` is the path of an ``accelerate config`` file, used only
@@ -66,8 +64,10 @@ class LaunchSettings:
     GPU, or on CPUs with gloo where there is none.
     """
 
-    num_processes: int = bounded(1, 1, integer=True)
-    accelerate_config: str | None = None
+    num_processes: Count = Field(1, ge=1, description="Worker processes (1: train in this one).")
+    accelerate_config: str | None = Field(
+        None, description="An `accelerate config` YAML file for the workers; null: none."
+    )
 
     @property
     def data_parallel(self) -> bool:
@@ -245,7 +245,7 @@ def launch_training(
     Returns:
         The trained adapter (config and weights; no metadata) and the training log.
     """
-    spec = {"kind": "stage", "config": dataclasses.asdict(config), "pad_id": pad_id}
+    spec = {"kind": "stage", "config": config.model_dump(), "pad_id": pad_id}
     spec |= {"description": description, "num_processes": settings.num_processes}
     with job_folder() as job:
         write_job(job, base_model, start, examples, spec)

@@ -1,18 +1,21 @@
 """Configuration of the Section 3 simulation: sizes, hyper-parameters, compared paths.
 
-Numeric ranges are declared on the fields with :func:`path_unlearning.config.bounded`;
+Numeric ranges are declared on the fields of the pydantic model :class:`TheoryConfig`;
 the cross-field conditions of the theorem (overparameterisation, ``m >= k``) are checked
-in ``__post_init__``. Both raise a one-line :class:`~path_unlearning.errors.ConfigError`.
+after them. :func:`theory_section` builds the ``theory`` section (:class:`TheorySection`,
+the config plus ``comparisons``); bad input raises a one-line
+:class:`~path_unlearning.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Any
 
-from path_unlearning.config import RANGE, bounded, check_ranges
+from pydantic import Field, field_validator, model_validator
+
 from path_unlearning.errors import ConfigError, quoted
+from path_unlearning.parameters import Count, Real, Section, build
 from path_unlearning.paths import PathError, validate_path
 
 STAGES: tuple[str, ...] = ("A", "B", "U")
@@ -23,8 +26,7 @@ SECTION = "theory"
 DEFAULT_COMPARISONS: dict[str, tuple[str, str]] = {"theorem_3_1": ("AB", "BA")}
 
 
-@dataclass(frozen=True)
-class TheoryConfig:
+class TheoryConfig(Section):
     """Sizes and hyper-parameters of the simulated instances.
 
     Attributes:
@@ -47,31 +49,27 @@ class TheoryConfig:
         n_instances: Number of random instances.
     """
 
-    d: int = bounded(low=2, integer=True)
-    n_A: int = bounded(low=1, integer=True)
-    n_B: int = bounded(low=1, integer=True)
-    k: int = bounded(low=1, integer=True)
-    m: int = bounded(low=1, integer=True)
-    mu_A: float = bounded(low=0, low_open=True)
-    mu_B: float = bounded(low=0, low_open=True)
-    eta: float = bounded(low=0, low_open=True)
-    steps: int = bounded(low=0, high=10_000, integer=True)
-    mu_U: float = bounded(1.0, 0, low_open=True)
-    mu_iid: float = bounded(1.0, 0, low_open=True)
-    noise: float = bounded(0.1, 0)
-    mean_shift: float = bounded(1.0, 0)
-    epsilon: float = bounded(1e-2, 0, low_open=True)
-    rtol: float = bounded(1e-9, 0, 0.1)
-    seed: int = bounded(0, 0, integer=True)
-    n_instances: int = bounded(200, 1, 100_000, integer=True)
+    d: Count = Field(ge=2, description="Dimension; must exceed n_A + n_B + k.")
+    n_A: Count = Field(ge=1, description="Rows of stage A.")
+    n_B: Count = Field(ge=1, description="Rows of stage B.")
+    k: Count = Field(ge=1, description="Rows of the forget set U (k <= d).")
+    m: Count = Field(ge=1, description="Rows of the test set (m >= k).")
+    mu_A: Real = Field(gt=0, description="Proximal ridge strength of stage A.")
+    mu_B: Real = Field(gt=0, description="Proximal ridge strength of stage B.")
+    eta: Real = Field(gt=0, description="Gradient-ascent step size.")
+    steps: Count = Field(ge=0, le=10_000, description="Unlearning steps.")
+    mu_U: Real = Field(1.0, gt=0, description="Ridge strength of U when a path trains it.")
+    mu_iid: Real = Field(1.0, gt=0, description="Ridge strength of the i.i.d. control.")
+    noise: Real = Field(0.1, ge=0, description="Standard deviation of the target noise.")
+    mean_shift: Real = Field(1.0, ge=0, description="Scale of the per-distribution means.")
+    epsilon: Real = Field(1e-2, gt=0, description="RE tolerance of Corollary 1.")
+    rtol: Real = Field(1e-9, ge=0, le=0.1, description="Tolerance of distance >= bound.")
+    seed: Count = Field(0, ge=0, description="Base seed of the instances.")
+    n_instances: Count = Field(200, ge=1, le=100_000, description="Random instances.")
 
-    def __post_init__(self) -> None:
-        # Ranges first, so the cross-field checks below compare numbers; YAML may give
-        # ``60.0`` for an integer field, which is stored as ``60``.
-        check_ranges(self, SECTION)
-        for f in fields(self):
-            if f.metadata.get(RANGE, (None,) * 4)[3]:
-                object.__setattr__(self, f.name, int(getattr(self, f.name)))
+    @model_validator(mode="after")
+    def _theorem_conditions(self) -> TheoryConfig:
+        """The cross-field conditions of the theorem, after the ranges."""
         if self.k > self.d:
             raise ConfigError(f"{SECTION}: k={self.k} must be <= d={self.d}")
         if self.m < self.k:
@@ -81,6 +79,7 @@ class TheoryConfig:
             raise ConfigError(
                 f"{SECTION}: d={self.d} must exceed n_A + n_B + k = {total} (overparameterised)"
             )
+        return self
 
     @property
     def mus(self) -> dict[str, float]:
@@ -146,3 +145,27 @@ def parse_comparisons(raw: Mapping[str, Any] | None) -> dict[str, tuple[str, str
             raise ConfigError(f"{where}: the two paths must differ, got {quoted(path_1)} twice")
         out[str(name)] = (path_1, path_2)
     return out
+
+
+class TheorySection(TheoryConfig):
+    """The ``theory`` parameter section: the config and the compared paths."""
+
+    comparisons: dict[str, Any] | None = Field(
+        None, description="Name -> two distinct paths over A, B, U; null: Theorem 3.1's AB/BA."
+    )
+
+    @field_validator("comparisons", mode="before")
+    @classmethod
+    def _check_comparisons(cls, raw: Any) -> Any:
+        parse_comparisons(raw)  # raises a one-line ConfigError
+        return raw
+
+    @property
+    def pairs(self) -> dict[str, tuple[str, str]]:
+        """The comparisons, validated: name -> ``(path_1, path_2)``."""
+        return parse_comparisons(self.comparisons)
+
+
+def theory_section(params: Mapping[str, Any] | TheorySection | None) -> TheorySection:
+    """The ``theory`` section as a :class:`TheorySection`; bad input raises one line."""
+    return build(TheorySection, params, SECTION)

@@ -9,7 +9,6 @@ same forget batches, and rank 0 writes the trajectory and the checkpoints.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -92,7 +91,7 @@ def launch_unlearn(
     settings: launch.LaunchSettings,
 ) -> UnlearnResult:
     """Unlearn over ``settings.num_processes`` workers; the result ``unlearn`` would return."""
-    spec = {"kind": "unlearn", "config": dataclasses.asdict(config), "pad_id": pad_id}
+    spec = {"kind": "unlearn", "config": config.model_dump(), "pad_id": pad_id}
     spec |= {"description": f"unlearn {config.method}", "num_processes": settings.num_processes}
     with launch.job_folder() as job:
         spec["probes"] = write_probes(probes, job / PROBES_FILE)

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pandas as pd
 import torch
 from accelerate import Accelerator
 from peft import PeftModel
+from pydantic import Field
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
-from path_unlearning.config import bounded
 from path_unlearning.modeling.distributed import DataParallel
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
 from path_unlearning.modeling.train import OptimConfig, make_optimizer, make_scheduler
+from path_unlearning.parameters import Count
 from path_unlearning.schemas import ll, ll_tok
 from path_unlearning.unlearning.losses import (
+    LOSSES,
     ForgetBatch,
     get_loss,
     needs_reference,
@@ -35,14 +37,15 @@ from path_unlearning.unlearning.losses import (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
 class UnlearnConfig(OptimConfig):
     """Settings of one unlearning run: the shared optimiser fields plus these."""
 
-    method: str = "ga"
-    steps: int = bounded(20, 1, integer=True)
-    checkpoint_every: int = bounded(5, 1, integer=True)
-    hparams: dict[str, float] = field(default_factory=dict)
+    method: Literal[tuple(LOSSES)] = Field("ga", description="The registered loss to run.")
+    steps: Count = Field(20, ge=1, description="Unlearning optimizer steps.")
+    checkpoint_every: Count = Field(5, ge=1, description="Save the adapter every this many steps.")
+    hparams: dict[str, Any] = Field(
+        default_factory=dict, description="The loss's own hyper-parameters (checked by get_loss)."
+    )
 
 
 @dataclass

@@ -12,7 +12,6 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
-from path_unlearning.config import from_params
 from path_unlearning.errors import ConfigError
 from path_unlearning.pipelines.theory.nodes import (
     plot_theory_divergence,
@@ -21,7 +20,7 @@ from path_unlearning.pipelines.theory.nodes import (
     to_reporting,
 )
 from path_unlearning.pipelines.theory.pipeline import create_pipeline
-from path_unlearning.theory.config import TheoryConfig
+from path_unlearning.theory.config import theory_section
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 OUTPUTS = (
@@ -45,7 +44,7 @@ def params() -> dict:
 
 def test_default_parameters_are_the_paper_setting() -> None:
     raw = _yaml_params()
-    config = from_params(TheoryConfig, raw, "theory", ignore=("comparisons",))
+    config = theory_section(raw)
     assert config.n_instances >= 200
     assert list(raw["comparisons"].items())[0] == ("theorem_3_1", ["AB", "BA"])
     assert raw["comparisons"]["forget_trained_last"] == ["ABU", "BAU"]

@@ -10,9 +10,22 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from path_unlearning.data import paper, synthetic
 from path_unlearning.data.tokenizer import load_chat_tokenizer, train_word_tokenizer
+from path_unlearning.parameters import build
+from path_unlearning.sections import DataPrepSection
 
 
-def make_stage_data(params: dict[str, Any]) -> tuple[pd.DataFrame, ...]:
+def _section(params: DataPrepSection | dict[str, Any]) -> DataPrepSection:
+    """The ``data_prep`` section, validated (Kedro passes the model; tests may pass a dict)."""
+    return build(DataPrepSection, params, "data_prep")
+
+
+def _paper(params: DataPrepSection | dict[str, Any]) -> paper.PaperDataConfig:
+    """``data_prep.hub`` as the paper's data config (its seed is ``data_prep.seed``)."""
+    section = _section(params)
+    return paper.paper_config({"hub": section.hub, "seed": section.seed})
+
+
+def make_stage_data(params: DataPrepSection) -> tuple[pd.DataFrame, ...]:
     """Generate the three stage datasets, the math test set and the generic corpus.
 
     Args:
@@ -22,22 +35,23 @@ def make_stage_data(params: dict[str, Any]) -> tuple[pd.DataFrame, ...]:
         facts, math train, math test, refusal and pretraining-corpus tables,
         each with ``prompt`` and ``response`` columns.
     """
-    seed = params["seed"]
+    params = _section(params)
+    seed = params.seed
     math_train, math_test = synthetic.math_problems(
-        params["n_math_train"], params["n_math_test"], seed + 1
+        params.n_math_train, params.n_math_test, seed + 1
     )
     tables = (
-        synthetic.author_facts(params["n_authors"], seed),
+        synthetic.author_facts(params.n_authors, seed),
         math_train,
         math_test,
-        synthetic.refusals(params["n_refusals"], seed + 2),
-        synthetic.generic_corpus(params["n_pretrain"], seed + 3),
+        synthetic.refusals(params.n_refusals, seed + 2),
+        synthetic.generic_corpus(params.n_pretrain, seed + 3),
     )
     return tuple(pd.DataFrame(t, columns=["prompt", "response"]) for t in tables)
 
 
 def make_eval_sets(
-    facts: pd.DataFrame, refusals: pd.DataFrame, math_test: pd.DataFrame, params: dict[str, Any]
+    facts: pd.DataFrame, refusals: pd.DataFrame, math_test: pd.DataFrame, params: DataPrepSection
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Evaluation sets read by every later pipeline.
 
@@ -46,8 +60,9 @@ def make_eval_sets(
         fact pairs scored for the facts utility; a generic test set with
         held-out prompts of every stage (for the retrain-equivalence distance).
     """
-    seed = params["seed"]
-    forget = refusals.sample(n=min(params["n_forget_eval"], len(refusals)), random_state=seed)
+    params = _section(params)
+    seed = params.seed
+    forget = refusals.sample(n=min(params.n_forget_eval, len(refusals)), random_state=seed)
     forget = pd.DataFrame(
         {
             "prompt": forget["prompt"].to_list(),
@@ -56,12 +71,12 @@ def make_eval_sets(
         }
     )
     paraphrases = pd.DataFrame({"paraphrase": synthetic.REFUSAL_PARAPHRASES})
-    facts_eval = facts.sample(n=min(params["n_facts_eval"], len(facts)), random_state=seed)
+    facts_eval = facts.sample(n=min(params.n_facts_eval, len(facts)), random_state=seed)
     # Held-out prompts from all three stages, answered in each stage's style, but
     # never trained on: new authors, unseen problems, unseen request wordings.
     rng = random.Random(seed + 4)
-    per_stage = params["n_generic_test"] // 3
-    new_facts = synthetic.author_facts(params["n_authors"] * 2, seed + 5)
+    per_stage = params.n_generic_test // 3
+    new_facts = synthetic.author_facts(params.n_authors * 2, seed + 5)
     trained = set(facts["prompt"])
     generic = [r for r in new_facts if r["prompt"] not in trained][:per_stage]
     generic += math_test.to_dict("records")[:per_stage]
@@ -101,7 +116,7 @@ def build_tokenizer(
 # --- source: hub (the paper's datasets, from the Hub or local copies) ---------------
 
 
-def load_stage_dataset(params: dict[str, Any], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_stage_dataset(params: DataPrepSection, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One stage dataset, minus the rows held out for ``generic_eval``.
 
     Args:
@@ -111,18 +126,18 @@ def load_stage_dataset(params: dict[str, Any], name: str) -> tuple[pd.DataFrame,
     Returns:
         The stage table and its held-out rows, both ``prompt``/``response``.
     """
-    config = paper.paper_config(params)
+    config = _paper(params)
     table = paper.load_stage_table(config, name)
     return paper.split_heldout(table, config.heldout_per_stage, config.seed)
 
 
-def load_math_eval(params: dict[str, Any]) -> pd.DataFrame:
+def load_math_eval(params: DataPrepSection) -> pd.DataFrame:
     """Held-out math problems (GSM8K test) in the paper's evaluation prompt."""
-    return paper.math_eval_table(paper.paper_config(params))
+    return paper.math_eval_table(_paper(params))
 
 
 def make_paper_eval_sets(
-    params: dict[str, Any], *tables: pd.DataFrame, names: tuple[str, ...], forget_name: str
+    params: DataPrepSection, *tables: pd.DataFrame, names: tuple[str, ...], forget_name: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Forget, paraphrase, facts and generic evaluation sets from the loaded stages.
 
@@ -135,12 +150,12 @@ def make_paper_eval_sets(
     n = len(names)
     stage_tables = dict(zip(names, tables[:n], strict=True))
     heldout = dict(zip(names, tables[n:], strict=True))
-    return paper.eval_sets(paper.paper_config(params), stage_tables, heldout, forget_name)
+    return paper.eval_sets(_paper(params), stage_tables, heldout, forget_name)
 
 
-def load_tokenizer(params: dict[str, Any], model: dict[str, Any]) -> PreTrainedTokenizerBase:
+def load_tokenizer(params: DataPrepSection, model: dict[str, Any]) -> PreTrainedTokenizerBase:
     """The instruct tokenizer (``data_prep.hub.tokenizer``, else the model's own)."""
-    config = paper.paper_config(params)
+    config = _paper(params)
     name = config.tokenizer or model.get("name_or_path")
     if not name:
         raise paper.DataSourceError(

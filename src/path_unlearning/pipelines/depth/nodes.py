@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import pandas as pd
 from matplotlib.figure import Figure
+from pydantic import Field, model_validator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from path_unlearning.config import from_params
 from path_unlearning.data import depth as depth_data
 from path_unlearning.data.chat import encode_records
 from path_unlearning.errors import ConfigError
@@ -17,60 +18,116 @@ from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.stages import train_stage
-from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.modeling.train import OptimConfig, TrainConfig
+from path_unlearning.parameters import Count, Real, Section, build, given, plain
 from path_unlearning.paths import prefix_seed
 from path_unlearning.pipelines.depth import analysis
+from path_unlearning.sections import LoraSettings
 from path_unlearning.unlearning.loop import UnlearnConfig, start_model, unlearn
+from path_unlearning.unlearning.losses import LOSSES
 
-UNLEARN_EXTRA = ("epochs", "continue_adapter")
 logger = logging.getLogger(__name__)
 
 
-def _stage_table(records: pd.DataFrame, params: dict[str, Any], letter: str) -> pd.DataFrame:
-    rows = depth_data.stage_records(records.to_dict("records"), params["stages"][letter])
+class DepthUnlearn(OptimConfig):
+    """``depth.unlearn``: gradient ascent for whole epochs of the forget responses."""
+
+    method: Literal[tuple(LOSSES)] = Field("ga", description="The registered loss to run.")
+    epochs: Count = Field(20, ge=1, description="Unlearning epochs (full batches only).")
+    continue_adapter: bool = Field(
+        False, description="false: merge the order's adapter and unlearn a fresh LoRA."
+    )
+    hparams: dict[str, Any] = Field(default_factory=dict, description="The loss's own.")
+
+
+class DepthClassification(Section):
+    """``depth.classification``: the rule fixed before any run (pipelines/depth/analysis.py)."""
+
+    refusal: str = Field("R", description="The stage nothing unlearns.")
+    kept: str = Field("C", description="The other phrasing of the forgotten behaviour.")
+    read_epoch: Count = Field(10, ge=1, description="The epoch the drops are read at.")
+    min_forget_drop: Real = Field(1.0, description="U's smallest drop (nats per token).")
+    collapse_ratio: Real = Field(0.5, description="dR/dU above it: collapsed.")
+    deep_ratio: Real = Field(0.5, description="dC/dU at least this: deep.")
+    superficial_ratio: Real = Field(0.2, ge=0, description="dC/dU below it: superficial.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DepthClassification:
+        if not 0 <= self.superficial_ratio <= self.deep_ratio:
+            raise ConfigError(
+                f"depth.classification: superficial_ratio {self.superficial_ratio} must lie "
+                f"in [0, deep_ratio {self.deep_ratio}]"
+            )
+        return self
+
+
+class DepthSection(Section):
+    """The ``depth`` section (conf/base/parameters_depth.yml, docs/depth.md)."""
+
+    seeds: list[int] | None = Field(None, description="Replicates; null: every seed.")
+    data_seed: Count = Field(0, ge=0, description="Which prompts (one set for all replicates).")
+    n_prompts: Count = Field(40, ge=1, description="Prompts every stage trains.")
+    stages: dict[str, str] = Field(description="Letter -> the response the stage trains.")
+    forget_stage: str = Field(description="The stage unlearned.")
+    paths: list[str] = Field(description="The orders trained and unlearned.")
+    cache_dir: str | None = Field(None, description="Training cache folder; null: off.")
+    finetune: TrainConfig = Field(default_factory=TrainConfig, description="Stage training.")
+    unlearn: DepthUnlearn = Field(default_factory=DepthUnlearn, description="Unlearning.")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="The adapters.")
+    classification: DepthClassification = Field(
+        default_factory=DepthClassification, description="The classification rule."
+    )
+    expected_deep: list[str] = Field(default_factory=list, description="The paper's deep orders.")
+
+    @model_validator(mode="after")
+    def _read_epoch_runs(self) -> DepthSection:
+        read, epochs = self.classification.read_epoch, self.unlearn.epochs
+        if not 0 < read <= epochs:
+            raise ConfigError(
+                f"depth.classification.read_epoch={read}: expected 1 to "
+                f"depth.unlearn.epochs={epochs}"
+            )
+        return self
+
+
+def depth_section(params: DepthSection | Mapping[str, Any]) -> DepthSection:
+    """The ``depth`` section, validated (Kedro passes the model; a mapping is built here)."""
+    return build(DepthSection, params, "depth")
+
+
+def _stage_table(records: pd.DataFrame, params: DepthSection, letter: str) -> pd.DataFrame:
+    rows = depth_data.stage_records(records.to_dict("records"), params.stages[letter])
     return pd.DataFrame(rows, columns=["prompt", "response"])
 
 
-def steps_per_epoch(params: dict[str, Any]) -> int:
+def steps_per_epoch(params: DepthSection | Mapping[str, Any]) -> int:
     """Unlearning steps in one epoch: the loop draws full batches only."""
-    return max(1, params["n_prompts"] // params["unlearn"]["batch_size"])
+    params = depth_section(params)
+    return max(1, params.n_prompts // params.unlearn.batch_size)
 
 
-def unlearn_settings(params: dict[str, Any], seed: int) -> UnlearnConfig:
+def unlearn_settings(params: DepthSection | Mapping[str, Any], seed: int) -> UnlearnConfig:
     """``depth.unlearn`` for replicate ``seed`` as an ``UnlearnConfig``: epochs become steps."""
-    section = params["unlearn"]
-    epochs = int(section.get("epochs", 20))
-    return from_params(
-        UnlearnConfig,
-        section,
-        "depth.unlearn",
-        ignore=UNLEARN_EXTRA,
-        steps=epochs * steps_per_epoch(params),
-        checkpoint_every=epochs * steps_per_epoch(params),
-        seed=seed,
+    params = depth_section(params)
+    section = given(params.unlearn)
+    epochs = params.unlearn.epochs
+    values = {k: v for k, v in section.items() if k not in ("epochs", "continue_adapter")}
+    steps = epochs * steps_per_epoch(params)
+    return build(
+        UnlearnConfig, values, "depth.unlearn", steps=steps, checkpoint_every=steps, seed=seed
     )
 
 
-def depth_rule(params: dict[str, Any]) -> analysis.DepthRule:
+def depth_rule(params: DepthSection | Mapping[str, Any]) -> analysis.DepthRule:
     """``depth.classification`` as a ``DepthRule``; the read epoch must be one that runs."""
-    rule = from_params(
-        analysis.DepthRule,
-        dict(params.get("classification") or {}),
-        "depth.classification",
-        forget=params["forget_stage"],
-    )
-    epochs = int(params["unlearn"].get("epochs", 20))
-    if not 0 < rule.read_epoch <= epochs:
-        raise ConfigError(
-            f"depth.classification.read_epoch={rule.read_epoch}: expected 1 to "
-            f"depth.unlearn.epochs={epochs}"
-        )
-    return rule
+    params = depth_section(params)
+    return analysis.DepthRule(**given(params.classification), forget=params.forget_stage)
 
 
-def make_depth_records(tokenizer: PreTrainedTokenizerBase, params: dict[str, Any]) -> pd.DataFrame:
+def make_depth_records(tokenizer: PreTrainedTokenizerBase, params: DepthSection) -> pd.DataFrame:
     """The prompts with their three responses; fails if the tokenizer lacks a word."""
-    records = depth_data.depth_records(params["n_prompts"], params["data_seed"])
+    params = depth_section(params)
+    records = depth_data.depth_records(params.n_prompts, params.data_seed)
     depth_data.check_vocabulary(tokenizer, records)
     unlearn_settings(params, 0)  # a bad unlearn or classification section fails before
     depth_rule(params)  # any training
@@ -81,29 +138,28 @@ def train_depth_prefix(
     base_model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     depth_records: pd.DataFrame,
-    params: dict[str, Any],
+    params: DepthSection,
     seed: int,
     prefix: str,
     parent: AdapterCheckpoint | None = None,
 ) -> tuple[AdapterCheckpoint, pd.DataFrame]:
     """Train the last stage of ``prefix`` (e.g. ``RC`` trains C after R) in replicate ``seed``."""
-    config = from_params(
-        TrainConfig, params["finetune"], "depth.finetune", seed=prefix_seed(seed, prefix)
-    )
+    params = depth_section(params)
+    config = build(TrainConfig, params.finetune, "depth.finetune", seed=prefix_seed(seed, prefix))
     return train_stage(
         base_model,
         parent,
         _stage_table(depth_records, params, prefix[-1]),
         tokenizer,
         prefix,
-        params["lora"],
+        plain(params.lora),
         config,
-        TrainingCache(params.get("cache_dir")),
+        TrainingCache(params.cache_dir),
     )
 
 
 def depth_probes(
-    tokenizer: PreTrainedTokenizerBase, depth_records: pd.DataFrame, params: dict[str, Any]
+    tokenizer: PreTrainedTokenizerBase, depth_records: pd.DataFrame, params: DepthSection
 ) -> dict[str, list[dict]]:
     """One batch per stage letter scoring every prompt with that stage's response,
     labels on the tokens that response does not share with the others only."""
@@ -113,7 +169,7 @@ def depth_probes(
             depth_records["prompt"],
             _stage_table(depth_records, params, letter)["response"],
         )
-        for letter in params["stages"]
+        for letter in depth_section(params).stages
     }
     masked = depth_data.mask_shared_tokens(encoded)
     return {letter: [pad_batch(examples, tokenizer.pad_token_id)] for letter, examples in
@@ -125,7 +181,7 @@ def unlearn_depth_order(
     tokenizer: PreTrainedTokenizerBase,
     path_adapter: AdapterCheckpoint,
     depth_records: pd.DataFrame,
-    params: dict[str, Any],
+    params: DepthSection,
     seed: int,
     path: str,
 ) -> pd.DataFrame:
@@ -135,11 +191,12 @@ def unlearn_depth_order(
         The loop's trajectory with ``seed`` and ``order`` columns; probes are
         named by stage letter (:func:`depth_probes`).
     """
+    params = depth_section(params)
     config = unlearn_settings(params, seed)
-    forget = _stage_table(depth_records, params, params["forget_stage"])
+    forget = _stage_table(depth_records, params, params.forget_stage)
     examples = encode_records(tokenizer, forget["prompt"], forget["response"])
-    continue_adapter = bool(params["unlearn"].get("continue_adapter", False))
-    model = start_model(base_model, path_adapter, params["lora"], config.seed, continue_adapter)
+    continue_adapter = params.unlearn.continue_adapter
+    model = start_model(base_model, path_adapter, plain(params.lora), config.seed, continue_adapter)
     probes = depth_probes(tokenizer, depth_records, params)
     trajectory = unlearn(model, examples, probes, config, tokenizer.pad_token_id).trajectory
     trajectory.insert(0, "order", path)
@@ -148,7 +205,7 @@ def unlearn_depth_order(
 
 
 def summarise_depth(
-    params: dict[str, Any], **trajectories: pd.DataFrame
+    params: DepthSection, **trajectories: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Figure]:
     """Per-epoch log-probabilities, the class of every replicate x order, the
     per-order counts, the summary and Figure 4.
@@ -158,9 +215,10 @@ def summarise_depth(
         **trajectories: One trajectory per replicate x order (their ``seed`` and
             ``order`` columns say which).
     """
-    thetas = analysis.theta_labels(params["paths"])
+    params = depth_section(params)
+    thetas = analysis.theta_labels(params.paths)
     spe = steps_per_epoch(params)
-    rank = {p: i for i, p in enumerate(params["paths"])}
+    rank = {p: i for i, p in enumerate(params.paths)}
     ordered = sorted(
         trajectories.values(), key=lambda t: (rank[t["order"].iloc[0]], int(t["seed"].iloc[0]))
     )
@@ -168,7 +226,7 @@ def summarise_depth(
         [
             analysis.epoch_logprobs(
                 t, int(t["seed"].iloc[0]), t["order"].iloc[0], thetas[t["order"].iloc[0]],
-                list(params["stages"]), spe,
+                list(params.stages), spe,
             )
             for t in ordered
         ],
@@ -176,8 +234,8 @@ def summarise_depth(
     )  # fmt: skip
     rule = depth_rule(params)
     classification = analysis.classify(logprobs, rule)
-    per_order = analysis.verdict(classification, params.get("expected_deep") or ())
+    per_order = analysis.verdict(classification, params.expected_deep or ())
     summary = analysis.summary(per_order, rule)
     logger.info("depth: %s", summary["verdict"].item())
-    figure = analysis.plot_depth(logprobs, per_order, params["stages"], rule.read_epoch)
+    figure = analysis.plot_depth(logprobs, per_order, params.stages, rule.read_epoch)
     return logprobs, classification, per_order, summary, figure

@@ -11,6 +11,7 @@ from transformers import PreTrainedTokenizerBase
 
 from path_unlearning import schemas as sc
 from path_unlearning.metrics import registry
+from path_unlearning.parameters import plain
 from path_unlearning.report import figures, tables
 from path_unlearning.report import statistics as st
 from path_unlearning.report.document import (
@@ -195,6 +196,7 @@ def write_report(
     recency_tests: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """The report as HTML and Markdown, with the run's parameters and input versions."""
+    parameters = plain(parameters)  # Kedro hands typed sections over as validated models
     sections = params.get("parameter_sections") or list(parameters)
     digits = int(params.get("digits", 3))
     n_seeds = int(table1_numeric["n_seeds"].max()) if len(table1_numeric) else 0

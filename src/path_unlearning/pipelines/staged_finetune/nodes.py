@@ -12,8 +12,12 @@ from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import load_base_model
 from path_unlearning.modeling.stages import pretrain_base_model, train_stage
+from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.parameters import build, plain
 from path_unlearning.paths import prefix_seed
 from path_unlearning.sections import (
+    FinetuneSection,
+    StageSection,
     launch_settings,
     pretrain_config,
     project_folder,
@@ -21,9 +25,9 @@ from path_unlearning.sections import (
 )
 
 
-def training_cache(finetune: dict[str, Any]) -> TrainingCache:
+def training_cache(finetune: FinetuneSection | dict[str, Any]) -> TrainingCache:
     """The training cache of ``finetune.cache_dir``, a folder of the project (None: off)."""
-    folder = finetune.get("cache_dir")
+    folder = build(FinetuneSection, finetune, "finetune").cache_dir
     if not folder:
         return TrainingCache(None)
     return TrainingCache(project_root() / project_folder(folder, "finetune.cache_dir"))
@@ -33,17 +37,22 @@ def prepare_base_model(
     tokenizer: PreTrainedTokenizerBase,
     corpus: pd.DataFrame,
     model: dict[str, Any],
-    pretrain: dict[str, Any],
-    finetune: dict[str, Any],
+    pretrain: TrainConfig,
+    finetune: FinetuneSection,
     seed: int,
 ) -> tuple[PreTrainedModel, pd.DataFrame]:
-    """Load the configured model, or build and pretrain the tiny default."""
+    """Load the configured model, or build and pretrain the tiny default.
+
+    ``pretrain`` and ``finetune`` arrive validated (Kedro reads the type hints);
+    plain mappings are validated here.
+    """
+    finetune = build(FinetuneSection, finetune, "finetune")
     if model.get("name_or_path"):
         loaded = load_base_model(
             model["name_or_path"], model.get("trust_remote_code", False), model.get("dtype", "auto")
         )
         return loaded, pd.DataFrame(columns=["step", "loss", "lr", "tokens"])
-    config = pretrain_config(pretrain, finetune["precision"], prefix_seed(seed, ""))
+    config = pretrain_config(pretrain, finetune.precision, prefix_seed(seed, ""))
     return pretrain_base_model(
         corpus, tokenizer, model["architecture"], config, training_cache(finetune)
     )
@@ -53,8 +62,8 @@ def train_prefix(
     base_model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     stage_records: pd.DataFrame,
-    stage: dict[str, Any],
-    finetune: dict[str, Any],
+    stage: StageSection,
+    finetune: FinetuneSection,
     seed: int,
     prefix: str,
     parent: AdapterCheckpoint | None = None,
@@ -67,6 +76,7 @@ def train_prefix(
     workers on files in a temporary folder (docs/distributed.md); this node
     still returns the adapter and log, and the session saves them as usual.
     """
+    finetune = build(FinetuneSection, finetune, "finetune")
     config = stage_config(finetune, stage, prefix[-1], prefix_seed(seed, prefix))
     return train_stage(
         base_model,
@@ -74,7 +84,7 @@ def train_prefix(
         stage_records,
         tokenizer,
         prefix,
-        finetune["lora"],
+        plain(finetune.lora),
         config,
         training_cache(finetune),
         launch_settings(finetune, "finetune"),

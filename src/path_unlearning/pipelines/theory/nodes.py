@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from matplotlib.figure import Figure
 
-from path_unlearning.config import from_params
-from path_unlearning.theory.config import SECTION, TheoryConfig, parse_comparisons
+from path_unlearning.theory.config import TheorySection, theory_section
 from path_unlearning.theory.experiment import run_experiment, summarise
 from path_unlearning.theory.figures import plot_theory
 
 
-def simulate_theory(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_theory(params: TheorySection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate every comparison on ``n_instances`` random instances.
 
     Args:
-        params: ``theory`` parameters: the :class:`TheoryConfig` fields and
-            ``comparisons`` (name -> two paths).
+        params: ``theory`` parameters, validated by Kedro as a :class:`TheorySection`
+            (the :class:`TheoryConfig` fields and ``comparisons``, name -> two paths);
+            a plain mapping is validated here.
 
     Returns:
         The trajectory table and the per-instance table (one row per bound kind).
     """
-    config = from_params(TheoryConfig, params, SECTION, ignore=("comparisons",))
-    comparisons = parse_comparisons((params or {}).get("comparisons"))
-    return run_experiment(config, comparisons)
+    config = theory_section(params)
+    return run_experiment(config, config.pairs)
 
 
 def summarise_theory(instances: pd.DataFrame) -> pd.DataFrame:
