@@ -2,6 +2,8 @@
 
 import warnings
 
+from path_unlearning.versions import VERSION_PATTERN
+
 __version__ = "0.1.0"
 
 # Known-harmless deprecation notices from dependencies, filtered by exact message
@@ -26,12 +28,12 @@ warnings.filterwarnings(
 #   fingerprint, or the cache would have missed) from its own version folder. Only a
 #   rename between two versions of one versioned dataset is ignored: any other
 #   mismatch (another model) still shows.
-_VERSION = r"\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d\.\d{3}Z"
 warnings.filterwarnings(
     "ignore",
     message=(
         r"The PEFT config's `base_model_name_or_path` was renamed from "
-        rf"'(?P<folder>.+)/{_VERSION}/(?P<name>[^/']+)' to '(?P=folder)/{_VERSION}/(?P=name)'"
+        rf"'(?P<folder>.+)/{VERSION_PATTERN}/(?P<name>[^/']+)' "
+        rf"to '(?P=folder)/{VERSION_PATTERN}/(?P=name)'"
     ),
     category=UserWarning,
     module="peft.mapping_func",

@@ -3,29 +3,28 @@
 Our users type ``kedro run --pipeline=unlearn --params=path:BCA``; Kedro 1.7
 only accepts ``key=value``. This ``run`` is Kedro's own command with a
 ``--params`` parser that takes both, and turns configuration errors (a bad
-path, an unknown method) into a one-line message and exit code 1.
+path, an unknown method) into a one-line message and exit code 1. The copy of
+Kedro's command is made in ``kedro_adapter.run_command``.
 """
 
 from __future__ import annotations
 
-import copy
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from kedro.framework.cli.hooks import cli_hook_impl
-from kedro.framework.cli.project import run as kedro_run
-from kedro.framework.cli.utils import KedroCliError, split_string
+from kedro.framework.cli.utils import split_string
 from kedro.io import DatasetError
-from kedro.utils import find_kedro_project, load_obj
+from kedro.utils import load_obj
 from omegaconf import OmegaConf
 
 from path_unlearning.errors import ConfigError, RunError, RunInterrupted, quoted
 from path_unlearning.interrupts import EXIT_CODES
+from path_unlearning.kedro_adapter import project_root, run_command
 
 
 def split_params(ctx: click.Context, param: Any, value: Any) -> dict[str, Any]:
@@ -52,11 +51,7 @@ def check_env(env: str | None, conf_source: str | None) -> None:
     """Raise ``ConfigError`` unless ``env`` names a folder of the configuration."""
     if not env:
         return
-    root = (
-        Path(conf_source)
-        if conf_source
-        else (find_kedro_project(Path.cwd()) or Path.cwd()) / "conf"
-    )
+    root = Path(conf_source) if conf_source else project_root() / "conf"
     if not (root / env).is_dir():
         known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         raise ConfigError(f"unknown environment {quoted(env)}: choose one of {', '.join(known)}")
@@ -87,22 +82,6 @@ def check_runner(runner: str | None) -> None:
         ) from None
 
 
-def usage_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Kedro's option parser with its ``KedroCliError`` shown as a one-line usage error.
-
-    A ``KedroCliError`` ends its output with a "Run with --verbose" hint, so the
-    error would not be the last line.
-    """
-
-    def parse(ctx: click.Context, param: Any, value: Any) -> Any:
-        try:
-            return callback(ctx, param, value)
-        except KedroCliError as exc:
-            raise click.BadParameter(str(exc), ctx, param) from None
-
-    return parse
-
-
 class _RunCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -124,26 +103,17 @@ class _RunCommand(click.Command):
             raise click.ClickException(" ".join(str(exc).split())) from None
 
 
-run = _RunCommand(
-    name="run",
-    callback=kedro_run.callback,
-    params=[copy.copy(option) for option in kedro_run.params],
-    help=kedro_run.help,
-)
 # More than one CPU core: independent nodes run in worker processes by default
 # (one torch thread each; the tables are bitwise those of the sequential run).
 # ``--runner=SequentialRunner`` still runs in one process.
 DEFAULT_RUNNER = "path_unlearning.runner.WorkerPoolRunner" if (os.cpu_count() or 1) > 1 else None
 
-for option in run.params:
-    if option.name == "runner":
-        option.default = DEFAULT_RUNNER
-        option.help = f"{option.help} Default here: {DEFAULT_RUNNER or 'SequentialRunner'}."
-    elif option.name == "params":
-        option.callback = split_params
-        option.help = "Extra parameters, key:value or key=value, comma separated."
-    elif option.name == "load_versions" and option.callback is not None:
-        option.callback = usage_errors(option.callback)
+run = run_command(
+    _RunCommand,
+    params_callback=split_params,
+    params_help="Extra parameters, key:value or key=value, comma separated.",
+    default_runner=DEFAULT_RUNNER,
+)
 
 
 def _stop_children(signum: int, frame: Any) -> None:

@@ -1,4 +1,14 @@
-"""Where the project meets Kedro's process-wide pipeline registry (the one adapter module).
+"""Where the project meets Kedro's internals (the one adapter module).
+
+Three things Kedro 1.7 has no public API for live here, and nowhere else:
+
+* the run's configuration for ``register_pipelines()`` (below);
+* the project's ``run`` command, Kedro's own with one option parser changed
+  (``run_command``, used by ``cli.py``);
+* whether a versioned dataset holds a given, not necessarily the newest,
+  version (``has_version``, used by the run index hook).
+
+The run's configuration:
 
 Kedro calls ``register_pipelines()`` with no arguments and keeps the result for
 the process, while the shape of our pipelines (the path trie, methods, seeds)
@@ -11,22 +21,31 @@ pass the runtime parameters and the configuration folder the same way.
 parameters and configuration source into the process environment and, when
 they changed, asks Kedro to build the pipelines again through the public
 ``pipelines.configure``. ``run_parameters()`` then resolves the parameters with
-the project's configured config loader, exactly as the session does. No private
-Kedro attribute is used.
+the project's configured config loader, exactly as the session does; it is the
+only way the project reads them back (``pipeline_registry.py`` calls it). Kedro
+1.7 offers no public way in: ``_ProjectPipelines`` calls ``register_pipelines()``
+without arguments and no session or context is reachable from it. No private
+Kedro attribute is used for this.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 from kedro.framework import project
+from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.cli.utils import KedroCliError
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines, settings
 from kedro.framework.startup import bootstrap_project
+from kedro.io import AbstractVersionedDataset, DatasetError
 from kedro.utils import find_kedro_project
 
 ENV_VAR = "KEDRO_ENV"
@@ -94,3 +113,76 @@ class RunConfigurationHook:
             # Pipelines built for another configuration (an earlier session in
             # this process, e.g. a notebook or a test) are rebuilt on next access.
             pipelines.configure(f"{project.PACKAGE_NAME}.pipeline_registry")
+
+
+def run_command(
+    command_class: type[click.Command],
+    *,
+    params_callback: Callable[[click.Context, Any, Any], Any],
+    params_help: str,
+    default_runner: str | None,
+) -> click.Command:
+    """Kedro's own ``kedro run`` with another ``--params`` parser and default runner.
+
+    Kedro lets a project's ``cli.py`` replace ``run`` but has no public way to
+    change one of its options, so this copies Kedro's command
+    (``kedro.framework.cli.project.run``, through click's public attributes):
+    its callback (the session and the run) and every other option stay Kedro's.
+    ``--load-versions`` errors (``KedroCliError``) become one-line usage errors.
+
+    Args:
+        command_class: The ``click.Command`` subclass to build (the project's
+            error handling around Kedro's callback).
+        params_callback: The parser of ``--params``.
+        params_help: Its help text.
+        default_runner: The ``--runner`` default (None: Kedro's SequentialRunner).
+
+    Returns:
+        The ``run`` command.
+    """
+    command = command_class(
+        name="run",
+        callback=kedro_run.callback,
+        params=[copy.copy(option) for option in kedro_run.params],
+        help=kedro_run.help,
+    )
+    for option in command.params:
+        if option.name == "runner":
+            option.default = default_runner
+            option.help = f"{option.help} Default here: {default_runner or 'SequentialRunner'}."
+        elif option.name == "params":
+            option.callback = params_callback
+            option.help = params_help
+        elif option.name == "load_versions" and option.callback is not None:
+            option.callback = usage_errors(option.callback)
+    return command
+
+
+def usage_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Kedro's option parser with its ``KedroCliError`` shown as a one-line usage error.
+
+    A ``KedroCliError`` ends its output with a "Run with --verbose" hint, so the
+    error would not be the last line.
+    """
+
+    def parse(ctx: click.Context, param: Any, value: Any) -> Any:
+        try:
+            return callback(ctx, param, value)
+        except KedroCliError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+
+    return parse
+
+
+def has_version(dataset: AbstractVersionedDataset, version: str) -> bool:
+    """Whether ``dataset`` holds ``version`` (whether or not it is the newest).
+
+    Kedro's public API finds only the newest version (``resolve_load_version``)
+    or loads a pinned one; telling whether an older version exists takes the
+    dataset's own path layout and file check.
+    """
+    try:
+        path = dataset._get_versioned_path(version)  # noqa: SLF001 - Kedro's own layout
+        return bool(dataset._exists_function(str(path)))  # noqa: SLF001
+    except (AttributeError, DatasetError, OSError):
+        return False

@@ -18,15 +18,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from path_unlearning.io.atomic import PARTIAL_SUFFIX, host_name, process_alive, writer_alive
+from path_unlearning.versions import is_version
 
 LIVE = Path("09_runs/live")  # under data/
-_VERSION_FOLDER = re.compile(r"^\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d\.\d{3}Z$")
 
 
 def mark_live(data: Path, run_id: str, details: dict[str, Any]) -> Path:
@@ -114,7 +113,7 @@ def remove_orphans(data: Path, run_id: str | None = None) -> list[Path]:
             removed.append(path)
         elif (
             path.is_dir()
-            and _VERSION_FOLDER.match(path.name)
+            and is_version(path.name)
             and path.name != run_id
             and not any(path.iterdir())
             and not is_live(data, path.name)

@@ -4,7 +4,7 @@ Every versioned dataset's version folder is the save_version (session id) of the
 run that wrote it, so a version names its producing run. The index says what that
 run was: when it ran, from which git commit, with which parameters (a fingerprint,
 the full set, and what changed since the previous run), which pipelines, and which
-datasets it wrote. ``RunIndexHook`` (``hooks.py``) writes it; the report looks up
+datasets it wrote. ``RunIndexHook`` (``hooks/run_index.py``) writes it; the report looks up
 the producing run of each input here; the ``compare`` pipeline reads it.
 
 No Kedro imports: this is plain data handling, testable on its own.
@@ -12,22 +12,32 @@ No Kedro imports: this is plain data handling, testable on its own.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from path_unlearning.errors import ConfigError, quoted
-from path_unlearning.io.atomic import atomic_write, exclusive_lock
-from path_unlearning.modeling.model import fingerprint
+from path_unlearning.fingerprints import fingerprint
+
+# The file itself (read whole, appended atomically) lives in ``io``, which the
+# compare pipeline's dataset reads too; the hooks read and append it through here.
+from path_unlearning.io.run_index_file import (  # noqa: F401 - re-exported
+    append_record,
+    plain,
+    read_index,
+)
 
 RUN_INDEX = Path("data/09_runs/run_index.jsonl")
 NOT_INDEXED = "not in run index"
 ABSENT = "(absent)"
+# The node input that ``LineageHook`` (``hooks/lineage.py``) fills with the
+# versions of the node's other inputs and their producing runs; the report's
+# node reads it (``add_producing_runs``).
+LINEAGE_INPUT = "report_lineage"
 
 
 def parameter_fingerprint(parameters: Mapping[str, Any]) -> str:
@@ -59,13 +69,8 @@ def parameter_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
     return {
         key: {"old": old.get(key, ABSENT), "new": new.get(key, ABSENT)}
         for key in keys
-        if _plain(old.get(key, ABSENT)) != _plain(new.get(key, ABSENT))
+        if plain(old.get(key, ABSENT)) != plain(new.get(key, ABSENT))
     }
-
-
-def _plain(value: Any) -> Any:
-    """JSON round trip, so values compare as they are stored (tuples as lists...)."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def git_commit(folder: Path) -> str | None:
@@ -79,46 +84,6 @@ def git_commit(folder: Path) -> str | None:
         return None
     commit = done.stdout.strip()
     return commit if done.returncode == 0 and commit else None
-
-
-def read_index(path: Path) -> list[dict[str, Any]]:
-    """Every record of the index, oldest first; a missing file is an empty index.
-
-    A line that is not JSON (edited by hand) is skipped rather than failing a run.
-    """
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            record = json.loads(line)
-            if isinstance(record, dict) and record.get("run_id"):
-                records.append(record)
-    return records
-
-
-def append_record(
-    path: Path, build: Callable[[list[dict[str, Any]]], Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Append ``build(existing records)``: the whole new file is written and renamed.
-
-    The records are read under a lock on the index's folder, so the record can
-    refer to the previous run (parameter changes) and two runs ending at once
-    both land. A killed run leaves the previous index or the new one, never a
-    half-written line.
-
-    Returns:
-        The record appended.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(path.parent):
-        old = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if old and not old.endswith("\n"):
-            old += "\n"
-        record = _plain(dict(build(read_index(path))))
-        line = json.dumps(record, ensure_ascii=False)
-        atomic_write(path, lambda tmp: tmp.write_text(old + line + "\n", encoding="utf-8"))
-    return record
 
 
 def by_run(records: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
 
-from path_unlearning.run_index import read_index
+from path_unlearning.io.run_index_file import read_index
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedModel
+
+from path_unlearning.fingerprints import fingerprint
 
 FINGERPRINT_KEY = "path_unlearning_fingerprint"
 
@@ -20,12 +20,6 @@ def configure_torch_for_cpu() -> None:
     path in every matmul.
     """
     torch.set_flush_denormal(True)
-
-
-def fingerprint(*parts: Any) -> str:
-    """A short stable hash of JSON-serialisable parts (config, parents, seeds)."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def build_tiny_llama(vocab_size: int, architecture: dict[str, Any], seed: int) -> LlamaForCausalLM:

@@ -12,9 +12,9 @@ import warnings
 
 from kedro.pipeline import Node, Pipeline
 
-from path_unlearning.hooks import LINEAGE_INPUT
 from path_unlearning.pipelines.report import nodes
 from path_unlearning.plan import ExperimentPlan
+from path_unlearning.run_index import LINEAGE_INPUT
 
 LINEAGE_ARG = "lineage"
 FIGURE_OUTPUTS = {

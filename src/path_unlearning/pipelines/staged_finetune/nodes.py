@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from kedro.utils import find_kedro_project
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from path_unlearning.kedro_adapter import project_root
 from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import load_base_model
@@ -30,7 +31,8 @@ def training_cache(finetune: FinetuneSection | dict[str, Any]) -> TrainingCache:
     folder = build(FinetuneSection, finetune, "finetune").cache_dir
     if not folder:
         return TrainingCache(None)
-    return TrainingCache(project_root() / project_folder(folder, "finetune.cache_dir"))
+    root = Path(find_kedro_project(Path.cwd()) or Path.cwd())  # the project's root folder
+    return TrainingCache(root / project_folder(folder, "finetune.cache_dir"))
 
 
 def prepare_base_model(
