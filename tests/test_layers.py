@@ -237,3 +237,23 @@ def test_relative_imports_are_resolved(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(f"{__name__}.SRC", fake_src)
     assert project_imports(path) == {"hooks", "pipelines.report"}
     assert "nodes import nothing from the wiring" in violations(path)[0]
+
+
+def test_the_run_parameters_come_in_only_through_the_adapter() -> None:
+    """``kedro_adapter`` alone reads the variables a session's configuration travels in;
+    ``pipeline_registry`` alone asks it for the run's parameters (Kedro 1.7 calls
+    ``register_pipelines()`` without arguments and offers no public way to them)."""
+    channels = {"KEDRO_ENV", "PATH_UNLEARNING_RUNTIME_PARAMS", "PATH_UNLEARNING_CONF_SOURCE"}
+    readers, askers = set(), set()
+    for path in MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in channels:
+                readers.add(_module_name(path))
+            if isinstance(node, ast.Name | ast.alias) and "run_parameters" in (
+                getattr(node, "id", None),
+                getattr(node, "name", None),
+            ):
+                askers.add(_module_name(path))
+    assert readers == {"kedro_adapter"}
+    assert askers - {"kedro_adapter"} == {"pipeline_registry"}
