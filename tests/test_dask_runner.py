@@ -8,6 +8,7 @@ resources routing the training nodes; the Slurm job script.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,6 +100,40 @@ def test_slurm_job_script_carries_partition_gres_walltime_and_python():
     assert "#SBATCH -t 12:00:00" in script and "#SBATCH --gres=gpu:1" in script
     assert f"{sys.executable} -m distributed.cli.dask_worker" in script
     assert "--resources GPU=1" in script and "--nthreads 1" in script
+
+
+def _slurm_up() -> bool:
+    """A Slurm controller answers and has an idle node (``.ci/slurm_single_node.sh``)."""
+    if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
+        return False
+    try:
+        states = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except subprocess.TimeoutExpired:
+        return False
+    return any(state in states for state in ("idle", "mix"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _slurm_up(), reason="no Slurm controller with an idle node")
+def test_micro_experiment_through_slurm_jobs(tmp_path, sequential):
+    """``dask.cluster: slurm``: workers are sbatch jobs; the tables equal the sequential run's."""
+    root = _fresh(tmp_path)
+    logs = tmp_path / "slurm-logs"
+    slurm = {
+        "walltime": "00:30:00", "cores": 1, "memory": "3GB", "gpus_per_job": 0, "max_jobs": 2,
+        "interface": "lo", "log_directory": str(logs),
+    }  # fmt: skip
+    run_id = _run(
+        root, DaskRunner(), dask={"cluster": "slurm", "dashboard_address": ":0", "slurm": slurm}
+    )
+    _same_tables(root, sequential)
+    assert list(logs.glob("*.out")) or list(logs.glob("*.err"))  # the workers were Slurm jobs
+    from path_unlearning import run_index as ri
+
+    record = ri.by_run(ri.read_index(root / ri.RUN_INDEX))[run_id]
+    assert record["status"] == "completed" and record["runner"] == "DaskRunner"
 
 
 def _scheduler_and_workers(tmp_path: Path, workers: list[list[str]]) -> tuple[str, list]:

@@ -185,6 +185,11 @@ def slurm_cluster(settings: Mapping[str, Any]) -> Any:
         python=settings.get("python") or sys.executable,
         job_extra_directives=extra,
         worker_extra_args=worker_args,
+        # The network the scheduler and the workers talk on (ib0, eth0; lo on one node).
+        interface=settings.get("interface"),
+        log_directory=settings.get("log_directory"),
+        # Nodes that start processes (data-parallel stages) need a non-daemon worker.
+        job_script_prologue=["export DASK_DISTRIBUTED__WORKER__DAEMON=False"],
         scheduler_options={
             "dashboard_address": settings.get("dashboard_address", "127.0.0.1:8787")
         },
