@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -9,9 +11,9 @@ from path_unlearning.data import synthetic
 from path_unlearning.data.chat import encode_records
 from path_unlearning.modeling.lora import new_adapter
 from path_unlearning.modeling.scoring import encode_batches
-from path_unlearning.unlearning import loop
 from path_unlearning.unlearning.loop import UnlearnConfig, unlearn
 from path_unlearning.unlearning.losses import (
+    LOSSES,
     ForgetBatch,
     get_loss,
     gradiff_loss,
@@ -94,18 +96,18 @@ def _config(method: str, **hparams) -> UnlearnConfig:
 def test_loop_feeds_retain_batches_to_gradiff(setup, monkeypatch):
     tokenizer, base, forget, retain, probes = setup
     seen = []
-    real = loop.get_loss
 
-    def spying(name, **hparams):
-        fn = real(name, **hparams)
+    def spy(name):
+        real = LOSSES[name]
 
-        def loss(batch):
+        def loss(batch, hparams):
             seen.append(None if batch.retain_logp is None else tuple(batch.retain_logp.shape))
-            return fn(batch)
+            return real.loss(batch, hparams)
 
-        return loss
+        monkeypatch.setitem(LOSSES, name, dataclasses.replace(real, loss=loss))
 
-    monkeypatch.setattr(loop, "get_loss", spying)
+    spy("gradiff")
+    spy("ga")
     model = new_adapter(base, LORA, seed=0)
     result = unlearn(model, forget, probes, _config("gradiff"), tokenizer.pad_token_id, retain)
     assert seen == [(8,)] * 4  # one retain batch of batch_size per step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -12,6 +14,7 @@ from path_unlearning.modeling.lora import new_adapter
 from path_unlearning.modeling.scoring import encode_batches
 from path_unlearning.unlearning import loop
 from path_unlearning.unlearning.loop import UnlearnConfig, unlearn
+from path_unlearning.unlearning.losses import LOSSES
 
 LORA = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}
 
@@ -70,15 +73,12 @@ def test_same_seed_same_trajectory(setup):
 def test_non_finite_loss_marks_diverged_and_stops(setup, monkeypatch):
     calls = {"n": 0}
 
-    def exploding(**hparams):
-        def loss(batch):
-            calls["n"] += 1
-            scale = float("nan") if calls["n"] >= 2 else 1.0
-            return batch.logp.mean() * scale
+    def exploding(batch, hparams):
+        calls["n"] += 1
+        scale = float("nan") if calls["n"] >= 2 else 1.0
+        return batch.logp.mean() * scale
 
-        return loss
-
-    monkeypatch.setattr(loop, "get_loss", lambda name, **h: exploding(**h))
+    monkeypatch.setitem(LOSSES, "ga", dataclasses.replace(LOSSES["ga"], loss=exploding))
     _, result = _run(setup, "ga", steps=6)
     traj = result.trajectory
     assert result.diverged

@@ -6,15 +6,22 @@ import math
 
 import pytest
 import torch
+from pydantic import BaseModel, ValidationError
 
 from path_unlearning.unlearning.losses import (
     LOSSES,
     ForgetBatch,
+    Input,
+    Method,
+    MethodName,
+    NPOHparams,
     UnknownMethodError,
     ga_loss,
     get_loss,
+    get_method,
     needs_reference,
     npo_loss,
+    register,
     simnpo_loss,
 )
 
@@ -240,3 +247,62 @@ class TestRegistry:
         batch = ForgetBatch(logp=_logp(), n_tokens=_n())
         with pytest.raises(AttributeError):
             batch.logp = _logp()
+
+
+class TestMethods:
+    """Every method is one object: hyper-parameters with ranges, declared inputs, loss."""
+
+    def test_declared_inputs(self):
+        assert {n: set(m.inputs) for n, m in LOSSES.items()} == {
+            "ga": set(),
+            "npo": {Input.REFERENCE},
+            "simnpo": set(),
+            "simnpo_original": set(),
+            "gradiff": {Input.RETAIN},
+        }
+        assert get_method("npo").needs(Input.REFERENCE) and not get_method("npo").needs(
+            Input.RETAIN
+        )
+
+    @pytest.mark.parametrize("name", sorted(LOSSES))
+    def test_hparams_are_frozen_documented_and_closed(self, name):
+        model = get_method(name).hparams
+        assert model.model_config["extra"] == "forbid" and model.model_config["frozen"]
+        assert all(info.description for info in model.model_fields.values())
+        bound = model()
+        for field in model.model_fields:
+            with pytest.raises(ValidationError):
+                setattr(bound, field, 1.0)
+        with pytest.raises(ValidationError):
+            model(not_a_field=1.0)
+
+    def test_messages_are_one_line(self):
+        for call, text in [
+            (lambda: get_loss("npo", beta=0), "beta must be > 0, got 0.0"),
+            (lambda: get_loss("gradiff", retain_weight=-1), "retain_weight must be >= 0, got -1.0"),
+            (lambda: get_loss("npo", betta=1), "unknown hyper-parameter(s) betta for 'npo'"),
+        ]:
+            with pytest.raises(ValueError) as excinfo:
+                call()
+            assert text in str(excinfo.value) and "\n" not in str(excinfo.value)
+
+    def test_hparams_reach_the_loss_as_floats(self):
+        seen = []
+        method = Method("probe_hparams", NPOHparams, lambda b, h: seen.append(h) or b.logp.sum())
+        method.bind(beta=2)(ForgetBatch(_logp(), _n()))
+        assert seen == [NPOHparams(beta=2.0)] and isinstance(seen[0].beta, float)
+
+    def test_register_checks_the_name(self):
+        with pytest.raises(ValueError, match="already registered"):
+            register(LOSSES["ga"])
+        with pytest.raises(ValueError, match="must match"):
+            register(Method("Bad.Name", NPOHparams, lambda b, h: b.logp.mean()))
+        assert "Bad.Name" not in LOSSES
+
+    def test_method_name_field_reads_the_registry_when_built(self):
+        class Config(BaseModel):
+            method: MethodName
+
+        assert Config(method="npo").method == "npo"
+        with pytest.raises(ValidationError, match="unknown unlearning method 'rmu'"):
+            Config(method="rmu")

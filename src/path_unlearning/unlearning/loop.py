@@ -1,9 +1,11 @@
 """The unlearning loop: a fixed number of steps of a forget loss, with probes.
 
-Reads top to bottom: reference log-probs once (NPO), seeded forget batches (and
-retain batches for GradDiff), a fresh optimiser and schedule, and after every step one trajectory row of probe
+Reads top to bottom: the inputs the method declares (reference log-probs, scored
+once, for NPO; a retain batch per step for GradDiff), seeded forget batches, a
+fresh optimiser and schedule, and after every step one trajectory row of probe
 log-likelihoods. A non-finite loss or probe marks the run ``diverged`` and
-stops it cleanly.
+stops it cleanly. The loop asks the method (:class:`~path_unlearning.unlearning.
+losses.Method`) what it needs; it never names a method.
 """
 
 from __future__ import annotations
@@ -21,20 +23,14 @@ from pydantic import Field
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
-from path_unlearning.modeling.distributed import DataParallel
+from path_unlearning.modeling.data_parallel import DataParallel
 from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, score_batches
 from path_unlearning.modeling.train import OptimConfig, make_optimizer, make_scheduler
 from path_unlearning.parameters import Count
 from path_unlearning.schemas import ll, ll_tok
-from path_unlearning.unlearning.losses import (
-    LOSSES,
-    ForgetBatch,
-    get_loss,
-    needs_reference,
-    needs_retain,
-)
+from path_unlearning.unlearning.losses import LOSSES, ForgetBatch, Input, Method, get_method
 
 
 class UnlearnConfig(OptimConfig):
@@ -110,18 +106,58 @@ def _probe_row(model: PeftModel, probes: dict[str, list[dict[str, torch.Tensor]]
     return row
 
 
-def _retain_logp(
-    model: PeftModel,
-    examples: list[dict[str, list[int]]] | None,
-    batches: Iterator[torch.Tensor] | None,
-    pad_id: int,
-) -> torch.Tensor | None:
-    """Summed log-probs of the next retain batch (differentiable); ``None`` without one."""
-    if batches is None or examples is None:
-        return None
-    batch = pad_batch([examples[i] for i in next(batches)], pad_id)
-    device = next(model.parameters()).device
-    return response_logprobs(model, {k: v.to(device) for k, v in batch.items()})[0]
+Examples = list[dict[str, list[int]]]
+
+
+@dataclass
+class MethodInputs:
+    """What the loop provides a method besides the forget batch: exactly what it declares.
+
+    Attributes:
+        ref_logp: :attr:`Input.REFERENCE`: every forget example's summed
+            log-prob under the model before unlearning, ``[N]``.
+        retain_examples: :attr:`Input.RETAIN`: the tokenized retain set.
+        retain_batches: :attr:`Input.RETAIN`: endless retain batches of
+            ``batch_size`` indices from their own generator on the unlearning
+            seed, so GA and GradDiff runs see the same forget batches.
+    """
+
+    ref_logp: torch.Tensor | None = None
+    retain_examples: Examples | None = None
+    retain_batches: Iterator[torch.Tensor] | None = None
+
+    @classmethod
+    def prepare(
+        cls,
+        method: Method,
+        model: torch.nn.Module,
+        forget_examples: Examples,
+        retain_examples: Examples | None,
+        config: UnlearnConfig,
+        pad_id: int,
+    ) -> MethodInputs:
+        """Build what ``method`` declares, before the first step.
+
+        Raises:
+            ValueError: If the method needs a retain set and none (or an empty one) is given.
+        """
+        if method.needs(Input.RETAIN) and not retain_examples:
+            raise ValueError(f"{method.name} needs a non-empty retain set")
+        inputs = cls()
+        if method.needs(Input.REFERENCE):
+            # The reference is the model before unlearning: score the forget set
+            # once now instead of running a second model at every step.
+            ref_batches = [
+                pad_batch(forget_examples[i : i + config.batch_size], pad_id)
+                for i in range(0, len(forget_examples), config.batch_size)
+            ]
+            inputs.ref_logp = score_batches(model, ref_batches)[0]
+        if method.needs(Input.RETAIN):
+            inputs.retain_examples = retain_examples
+            inputs.retain_batches = _forget_batches(
+                len(retain_examples), config.batch_size, config.seed
+            )
+        return inputs
 
 
 def _step_loss(
@@ -129,34 +165,24 @@ def _step_loss(
     model: torch.nn.Module,
     loss_fn: Callable[[ForgetBatch], torch.Tensor],
     idx: torch.Tensor,
-    forget_examples: list[dict[str, list[int]]],
-    ref_logp: torch.Tensor | None,
-    retain_examples: list[dict[str, list[int]]] | None,
-    retain_batches: Iterator[torch.Tensor] | None,
+    forget_examples: Examples,
+    inputs: MethodInputs,
     pad_id: int,
 ) -> torch.Tensor:
     """One step's loss on the forget batch ``idx``, backpropagated if finite.
 
-    Over several ranks, each scores its slice of the forget (and retain) batch,
-    every rank computes the whole batch's loss from the gathered log-probs, and
-    backpropagates its share (``DataParallel.backward_global``).
+    Each rank scores its slice of the forget batch (and of the retain batch,
+    when the method declared one); every rank computes the whole batch's loss
+    from the gathered log-probs and backpropagates its share
+    (``DataParallel.backward_global``). With one process the slice is the
+    whole batch and the gradient that of the loss itself.
 
     Returns:
         The loss of the whole batch, as one process computes it.
     """
     device = parallel.accelerator.device
-    if parallel.world_size == 1:
-        batch = pad_batch([forget_examples[i] for i in idx], pad_id)
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logp, n_tokens = response_logprobs(model, batch)
-        ref = ref_logp[idx].to(logp.device) if ref_logp is not None else None
-        retain_logp = _retain_logp(model, retain_examples, retain_batches, pad_id)
-        loss = loss_fn(ForgetBatch(logp, n_tokens, ref, retain_logp))
-        if torch.isfinite(loss):
-            parallel.accelerator.backward(loss)
-        return loss
 
-    def score(examples: list[dict[str, list[int]]], ids: list[int]) -> torch.Tensor:
+    def score(examples: Examples, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         mine, _ = parallel.local(ids)  # a placeholder slice is dropped when gathered
         batch = pad_batch([examples[i] for i in mine], pad_id)
         return response_logprobs(model, {k: v.to(device) for k, v in batch.items()})
@@ -164,11 +190,11 @@ def _step_loss(
     ids = idx.tolist()
     logp, n_tokens = score(forget_examples, ids)
     n_all = parallel.gather(n_tokens, len(ids))
-    ref = ref_logp[idx].to(device) if ref_logp is not None else None
+    ref = inputs.ref_logp[idx].to(device) if inputs.ref_logp is not None else None
     retain = None
-    if retain_batches is not None and retain_examples is not None:
-        retain_ids = next(retain_batches).tolist()
-        retain = (score(retain_examples, retain_ids)[0], len(retain_ids))
+    if inputs.retain_batches is not None and inputs.retain_examples is not None:
+        retain_ids = next(inputs.retain_batches).tolist()
+        retain = (score(inputs.retain_examples, retain_ids)[0], len(retain_ids))
     return parallel.backward_global(
         lambda lp, rl: loss_fn(ForgetBatch(lp, n_all, ref, rl)), [(logp, len(ids)), retain]
     )
@@ -184,7 +210,7 @@ def unlearn(
     probes: dict[str, list[dict[str, torch.Tensor]]],
     config: UnlearnConfig,
     pad_id: int,
-    retain_examples: list[dict[str, list[int]]] | None = None,
+    retain_examples: Examples | None = None,
 ) -> UnlearnResult:
     """Unlearn the forget examples from ``model`` (its trainable adapter), in place.
 
@@ -194,8 +220,9 @@ def unlearn(
         probes: Pre-encoded evaluation batches scored after every step, by name.
         config: Method, steps, optimiser and checkpoint settings.
         pad_id: Padding token id.
-        retain_examples: Tokenized retain set, for methods that need one
-            (GradDiff); batches of ``batch_size`` drawn with the unlearning seed.
+        retain_examples: Tokenized retain set, read only by methods that
+            declare :attr:`Input.RETAIN` (GradDiff); batches of ``batch_size``
+            drawn with the unlearning seed.
 
     Returns:
         Trajectory (step 0 = before unlearning), adapters at every
@@ -203,21 +230,11 @@ def unlearn(
     """
     if not forget_examples:
         raise ValueError("the forget set is empty: nothing to unlearn")
-    loss_fn = get_loss(config.method, **config.hparams)
-    if needs_retain(config.method) and not retain_examples:
-        raise ValueError(f"{config.method} needs a non-empty retain set")
+    method = get_method(config.method)
+    loss_fn = method.bind(**config.hparams)
     accelerator = Accelerator(mixed_precision=config.precision)
     model = model.to(accelerator.device)
-
-    # NPO's reference is the model before unlearning: score the forget set once
-    # now instead of running a second model at every step.
-    ref_logp = None
-    if needs_reference(config.method):
-        ref_batches = [
-            pad_batch(forget_examples[i : i + config.batch_size], pad_id)
-            for i in range(0, len(forget_examples), config.batch_size)
-        ]
-        ref_logp = score_batches(model, ref_batches)[0]
+    inputs = MethodInputs.prepare(method, model, forget_examples, retain_examples, config, pad_id)
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(trainable, config)
@@ -228,13 +245,6 @@ def unlearn(
     inner = accelerator.unwrap_model(model)
     parallel = DataParallel(accelerator)
     batches = _forget_batches(len(forget_examples), config.batch_size, config.seed)
-    # Retain batches come from their own generator on the same seed, so GA and
-    # GradDiff runs see the same forget batches in the same order.
-    retain_batches = (
-        _forget_batches(len(retain_examples), config.batch_size, config.seed)
-        if needs_retain(config.method)
-        else None
-    )
 
     start = _probe_row(inner, probes)
     rows = [{"step": 0, "loss": float("nan"), "lr": 0.0, **start}]
@@ -245,10 +255,7 @@ def unlearn(
             break
         idx = next(batches)
         model.train()
-        loss = _step_loss(
-            parallel, model, loss_fn, idx, forget_examples, ref_logp,
-            retain_examples, retain_batches, pad_id,
-        )  # fmt: skip
+        loss = _step_loss(parallel, model, loss_fn, idx, forget_examples, inputs, pad_id)
         lr = scheduler.get_last_lr()[0]
         if torch.isfinite(loss):
             if config.max_grad_norm is not None:

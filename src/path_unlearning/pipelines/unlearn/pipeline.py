@@ -2,7 +2,8 @@
 
 ``s0.BCA.unlearn_npo`` reads ``s0.BCA.adapter`` and writes ``s0.BCA.npo.trajectory``
 and ``s0.BCA.npo.unlearned``. Retrain references are not unlearned. Methods that
-need a retain set (GradDiff) also read ``retain_records``: the other stages' data.
+declare a retain input (``Input.RETAIN``: GradDiff) also read ``retain_records``:
+the other stages' data.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -11,7 +12,7 @@ from path_unlearning.metrics.probes import PROBE_SETS
 from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.unlearn.nodes import make_retain_set, unlearn_path
 from path_unlearning.plan import ExperimentPlan
-from path_unlearning.unlearning.losses import needs_retain
+from path_unlearning.unlearning.losses import Input, get_method
 
 SHARED_INPUTS = ["tokenizer", *PROBE_SETS]  # the sets the probes read: metrics/probes.py
 
@@ -20,7 +21,7 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
     """Every (seed, path, method) unlearning run of the plan."""
     forget_data = f"{plan.stage_datasets[plan.forget_stage]}_stage_data"
     nodes = []
-    retain_methods = {m for m in plan.methods if needs_retain(plan.loss_of(m))}
+    retain_methods = {m for m in plan.methods if get_method(plan.loss_of(m)).needs(Input.RETAIN)}
     if retain_methods:
         retain_data = sorted(
             {f"{d}_stage_data" for s, d in plan.stage_datasets.items() if s != plan.forget_stage}
