@@ -23,8 +23,8 @@ from transformers import PreTrainedModel
 
 from path_unlearning.modeling import launch
 from path_unlearning.modeling.distributed import finish, record_writes
-from path_unlearning.modeling.lora import AdapterCheckpoint, merged_model, new_adapter
-from path_unlearning.unlearning.loop import UnlearnConfig, UnlearnResult, unlearn
+from path_unlearning.modeling.lora import AdapterCheckpoint
+from path_unlearning.unlearning.loop import UnlearnConfig, UnlearnResult, start_model, unlearn
 
 WORKER = "path_unlearning.unlearning.distributed"
 PROBES_FILE = "probes.safetensors"
@@ -61,6 +61,17 @@ def read_probes(path: Path, names: list[str]) -> Probes:
     return probes
 
 
+def split_start(model: PeftModel) -> tuple[PreTrainedModel, AdapterCheckpoint]:
+    """A start model (from :func:`~path_unlearning.unlearning.loop.start_model`) as job parts.
+
+    The frozen base without the adapter's layers and the trainable adapter:
+    ``launch.load_start_model`` puts them back together in every worker, so the
+    workers unlearn the very model a single process would. ``model`` is consumed.
+    """
+    adapter = AdapterCheckpoint.from_model(model, {})
+    return model.unload(), adapter
+
+
 def start_parts(
     base_model: PreTrainedModel,
     path_adapter: AdapterCheckpoint,
@@ -68,16 +79,8 @@ def start_parts(
     seed: int,
     continue_adapter: bool,
 ) -> tuple[PreTrainedModel, AdapterCheckpoint]:
-    """The model ``start_model`` builds, as (frozen base, trainable adapter) to write to a job.
-
-    Same seeds as :func:`~path_unlearning.unlearning.loop.start_model`, so the
-    fresh LoRA starts from the same weights.
-    """
-    if continue_adapter:
-        return base_model, path_adapter
-    merged = merged_model(base_model, path_adapter)
-    fresh: PeftModel = new_adapter(merged, lora_params, seed)
-    return merged, AdapterCheckpoint.from_model(fresh, {})
+    """:func:`~path_unlearning.unlearning.loop.start_model`'s model, as job parts (:func:`split_start`)."""
+    return split_start(start_model(base_model, path_adapter, lora_params, seed, continue_adapter))
 
 
 def launch_unlearn(

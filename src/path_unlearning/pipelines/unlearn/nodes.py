@@ -13,7 +13,7 @@ from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
 from path_unlearning.paths import forget_position
 from path_unlearning.schemas import START_COLUMNS
 from path_unlearning.sections import launch_settings, unlearn_config
-from path_unlearning.unlearning.distributed import launch_unlearn, start_parts
+from path_unlearning.unlearning.distributed import launch_unlearn, split_start
 from path_unlearning.unlearning.loop import start_model, unlearn
 
 
@@ -36,7 +36,7 @@ def unlearn_path(
     """Unlearn the forget stage from one path's model with one method and seed.
 
     ``retain_records`` (the other stages' data) is given only to methods that
-    need a retain set (GradDiff).
+    declare a retain input (GradDiff; see ``unlearn/pipeline.py``).
 
     Returns:
         The trajectory (one row per step, with the starting values on every
@@ -55,15 +55,13 @@ def unlearn_path(
         else None
     )
     launch = launch_settings(params, "unlearn")
+    model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
     if launch.data_parallel:  # accelerate launch workers on a temporary folder
-        job_base, start_adapter = start_parts(
-            base_model, path_adapter, params["lora"], seed, continue_adapter
-        )
+        job_base, start_adapter = split_start(model)
         result = launch_unlearn(
             job_base, start_adapter, forget, probes, config, tokenizer.pad_token_id, retain, launch
         )
     else:
-        model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
         result = unlearn(model, forget, probes, config, tokenizer.pad_token_id, retain)
     trajectory = result.trajectory
     for column in START_COLUMNS:
