@@ -17,6 +17,7 @@ from kedro.pipeline import Node
 
 from path_unlearning import run_index
 from path_unlearning.kedro_adapter import project_root
+from path_unlearning.parameters import plain
 from path_unlearning.run_index import LINEAGE_INPUT
 
 
@@ -61,7 +62,7 @@ class LineageHook:
         # version this run wrote is not in the index until the run ends.
         runs = run_index.by_run(run_index.read_index(project_root() / run_index.RUN_INDEX))
         if "parameters" in catalog:
-            current = run_index.parameter_fingerprint(catalog.load("parameters"))
+            current = run_index.parameter_fingerprint(plain(catalog.load("parameters")))
             runs = {**runs, run_id: {"run_id": run_id, "parameter_fingerprint": current}}
         for info in datasets.values():
             info.update(run_index.producing_run(info["version"], runs))

@@ -21,6 +21,7 @@ from path_unlearning import run_index as index
 from path_unlearning.errors import ConfigError, RunError, RunInterrupted
 from path_unlearning.interrupts import catch_signals
 from path_unlearning.kedro_adapter import has_version, project_root
+from path_unlearning.parameters import plain
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +90,10 @@ class RunIndexHook:
     @hook_impl
     def after_catalog_created(self, parameters: dict[str, Any], save_version: str) -> None:
         """Remember the run's resolved parameters and start time."""
-        # Kedro passes the catalog's feed: "parameters" holds the resolved tree.
+        # Kedro passes the catalog's feed: "parameters" holds the resolved tree, with
+        # the sections a typed node reads as validated models: recorded as configured.
         resolved = (parameters or {}).get("parameters", parameters or {})
-        self._runs[save_version] = {"started": _now(), "parameters": dict(resolved)}
+        self._runs[save_version] = {"started": _now(), "parameters": dict(plain(resolved))}
 
     @hook_impl(trylast=True)
     def before_pipeline_run(
