@@ -70,6 +70,11 @@ CASES = [
     ("depth.unlearn.lr", 0, "depth.unlearn.lr=0 is out of range"),
     ("depth.finetune.optimizer", "adam", "depth.finetune.optimizer='adam': use one of adamw, sgd"),
     ("depth.classification.read_epoch", 99, "depth.classification.read_epoch=99: expected 1"),
+    (
+        "depth.cache_dir",
+        "../outside",
+        "depth.cache_dir='../outside' must be a folder inside the project",
+    ),
     ("finetune.max_grad_norm", True, "finetune.max_grad_norm=True is out of range"),
     ("stages.B.batch_size", 2.5, "stages.B.batch_size=2.5 is out of range: expected an integer"),
     ("torch_threads", 0, "torch_threads=0 is out of range"),

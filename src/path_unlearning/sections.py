@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from path_unlearning.errors import ConfigError, quoted
 from path_unlearning.modeling.launch import LaunchSettings
-from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.modeling.train import OptimConfig, TrainConfig
 from path_unlearning.parameters import Count, Real, Section, build, given
 from path_unlearning.unlearning.loop import UnlearnConfig
-from path_unlearning.unlearning.losses import LOSSES, get_loss, needs_reference
+from path_unlearning.unlearning.losses import LOSSES, MethodName, get_loss, needs_reference
 
 # Keys a section may hold besides its config's fields; they are read elsewhere.
 # Data-parallel workers (modeling/launch.py), per section: finetune and unlearn.
@@ -271,10 +271,7 @@ def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> No
 
         theory_section(params["theory"])
     if params.get("depth"):
-        # The depth pipeline's own model (its nodes take it as their typed input).
-        from path_unlearning.pipelines.depth.nodes import depth_section  # noqa: PLC0415
-
-        depth_section(params["depth"])
+        depth_section(params["depth"])  # the depth pipeline's nodes take it as typed input
     if "unlearn" in params:
         probes = {k: params["unlearn"][k] for k in ("eval_subset", "eval_batch_size")
                   if k in params["unlearn"]}  # fmt: skip
@@ -284,3 +281,79 @@ def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> No
         launch_settings(params["unlearn"], "unlearn")
         for method in methods:
             check_loss(unlearn_config(params["unlearn"], method, seed=0))
+
+
+# --- the depth pipeline (Sec. 4.3; conf/base/parameters_depth.yml, docs/depth.md) ---
+
+
+class DepthUnlearn(OptimConfig):
+    """``depth.unlearn``: gradient ascent for whole epochs of the forget responses."""
+
+    method: MethodName = Field("ga", description="The registered loss to run.")
+    epochs: Count = Field(20, ge=1, description="Unlearning epochs (full batches only).")
+    continue_adapter: bool = Field(
+        False, description="false: merge the order's adapter and unlearn a fresh LoRA."
+    )
+    hparams: dict[str, Any] = Field(default_factory=dict, description="The loss's own.")
+
+
+class DepthClassification(Section):
+    """``depth.classification``: the rule fixed before any run (pipelines/depth/analysis.py)."""
+
+    refusal: str = Field("R", description="The stage nothing unlearns.")
+    kept: str = Field("C", description="The other phrasing of the forgotten behaviour.")
+    read_epoch: Count = Field(10, ge=1, description="The epoch the drops are read at.")
+    min_forget_drop: Real = Field(1.0, description="U's smallest drop (nats per token).")
+    collapse_ratio: Real = Field(0.5, description="dR/dU above it: collapsed.")
+    deep_ratio: Real = Field(0.5, description="dC/dU at least this: deep.")
+    superficial_ratio: Real = Field(0.2, ge=0, description="dC/dU below it: superficial.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DepthClassification:
+        if not 0 <= self.superficial_ratio <= self.deep_ratio:
+            raise ConfigError(
+                f"depth.classification: superficial_ratio {self.superficial_ratio} must lie "
+                f"in [0, deep_ratio {self.deep_ratio}]"
+            )
+        return self
+
+
+class DepthSection(Section):
+    """The ``depth`` section (conf/base/parameters_depth.yml, docs/depth.md)."""
+
+    seeds: list[int] | None = Field(None, description="Replicates; null: every seed.")
+    data_seed: Count = Field(0, ge=0, description="Which prompts (one set for all replicates).")
+    n_prompts: Count = Field(40, ge=1, description="Prompts every stage trains.")
+    stages: dict[str, str] = Field(description="Letter -> the response the stage trains.")
+    forget_stage: str = Field(description="The stage unlearned.")
+    paths: list[str] = Field(description="The orders trained and unlearned.")
+    cache_dir: str | None = Field(
+        None, description="Training cache, a folder inside the project; null: off."
+    )
+    finetune: TrainConfig = Field(default_factory=TrainConfig, description="Stage training.")
+    unlearn: DepthUnlearn = Field(default_factory=DepthUnlearn, description="Unlearning.")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="The adapters.")
+    classification: DepthClassification = Field(
+        default_factory=DepthClassification, description="The classification rule."
+    )
+    expected_deep: list[str] = Field(default_factory=list, description="The paper's deep orders.")
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _inside_project(cls, value: Any) -> Any:
+        return project_folder(value, "depth.cache_dir") if value else value
+
+    @model_validator(mode="after")
+    def _read_epoch_runs(self) -> DepthSection:
+        read, epochs = self.classification.read_epoch, self.unlearn.epochs
+        if not 0 < read <= epochs:
+            raise ConfigError(
+                f"depth.classification.read_epoch={read}: expected 1 to "
+                f"depth.unlearn.epochs={epochs}"
+            )
+        return self
+
+
+def depth_section(params: DepthSection | Mapping[str, Any]) -> DepthSection:
+    """The ``depth`` section, validated (Kedro passes the model; a mapping is built here)."""
+    return build(DepthSection, params, "depth")

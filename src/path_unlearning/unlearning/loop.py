@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import torch
@@ -30,13 +30,13 @@ from path_unlearning.modeling.scoring import mean_loglik, response_logprobs, sco
 from path_unlearning.modeling.train import OptimConfig, make_optimizer, make_scheduler
 from path_unlearning.parameters import Count
 from path_unlearning.schemas import ll, ll_tok
-from path_unlearning.unlearning.losses import LOSSES, ForgetBatch, Input, Method, get_method
+from path_unlearning.unlearning.losses import ForgetBatch, Input, Method, MethodName, get_method
 
 
 class UnlearnConfig(OptimConfig):
     """Settings of one unlearning run: the shared optimiser fields plus these."""
 
-    method: Literal[tuple(LOSSES)] = Field("ga", description="The registered loss to run.")
+    method: MethodName = Field("ga", description="The registered loss to run.")
     steps: Count = Field(20, ge=1, description="Unlearning optimizer steps.")
     checkpoint_every: Count = Field(5, ge=1, description="Save the adapter every this many steps.")
     hparams: dict[str, Any] = Field(

@@ -4,95 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
-from pydantic import Field, model_validator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning.data import depth as depth_data
 from path_unlearning.data.chat import encode_records
-from path_unlearning.errors import ConfigError
-from path_unlearning.modeling.cache import TrainingCache
 from path_unlearning.modeling.lora import AdapterCheckpoint
 from path_unlearning.modeling.model import pad_batch
 from path_unlearning.modeling.stages import train_stage
-from path_unlearning.modeling.train import OptimConfig, TrainConfig
-from path_unlearning.parameters import Count, Real, Section, build, given, plain
+from path_unlearning.modeling.train import TrainConfig
+from path_unlearning.parameters import build, given, plain
 from path_unlearning.paths import prefix_seed
 from path_unlearning.pipelines.depth import analysis
-from path_unlearning.sections import LoraSettings
+from path_unlearning.pipelines.staged_finetune.nodes import project_cache
+from path_unlearning.sections import DepthSection, depth_section
 from path_unlearning.unlearning.loop import UnlearnConfig, start_model, unlearn
-from path_unlearning.unlearning.losses import LOSSES
 
 logger = logging.getLogger(__name__)
-
-
-class DepthUnlearn(OptimConfig):
-    """``depth.unlearn``: gradient ascent for whole epochs of the forget responses."""
-
-    method: Literal[tuple(LOSSES)] = Field("ga", description="The registered loss to run.")
-    epochs: Count = Field(20, ge=1, description="Unlearning epochs (full batches only).")
-    continue_adapter: bool = Field(
-        False, description="false: merge the order's adapter and unlearn a fresh LoRA."
-    )
-    hparams: dict[str, Any] = Field(default_factory=dict, description="The loss's own.")
-
-
-class DepthClassification(Section):
-    """``depth.classification``: the rule fixed before any run (pipelines/depth/analysis.py)."""
-
-    refusal: str = Field("R", description="The stage nothing unlearns.")
-    kept: str = Field("C", description="The other phrasing of the forgotten behaviour.")
-    read_epoch: Count = Field(10, ge=1, description="The epoch the drops are read at.")
-    min_forget_drop: Real = Field(1.0, description="U's smallest drop (nats per token).")
-    collapse_ratio: Real = Field(0.5, description="dR/dU above it: collapsed.")
-    deep_ratio: Real = Field(0.5, description="dC/dU at least this: deep.")
-    superficial_ratio: Real = Field(0.2, ge=0, description="dC/dU below it: superficial.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DepthClassification:
-        if not 0 <= self.superficial_ratio <= self.deep_ratio:
-            raise ConfigError(
-                f"depth.classification: superficial_ratio {self.superficial_ratio} must lie "
-                f"in [0, deep_ratio {self.deep_ratio}]"
-            )
-        return self
-
-
-class DepthSection(Section):
-    """The ``depth`` section (conf/base/parameters_depth.yml, docs/depth.md)."""
-
-    seeds: list[int] | None = Field(None, description="Replicates; null: every seed.")
-    data_seed: Count = Field(0, ge=0, description="Which prompts (one set for all replicates).")
-    n_prompts: Count = Field(40, ge=1, description="Prompts every stage trains.")
-    stages: dict[str, str] = Field(description="Letter -> the response the stage trains.")
-    forget_stage: str = Field(description="The stage unlearned.")
-    paths: list[str] = Field(description="The orders trained and unlearned.")
-    cache_dir: str | None = Field(None, description="Training cache folder; null: off.")
-    finetune: TrainConfig = Field(default_factory=TrainConfig, description="Stage training.")
-    unlearn: DepthUnlearn = Field(default_factory=DepthUnlearn, description="Unlearning.")
-    lora: LoraSettings = Field(default_factory=LoraSettings, description="The adapters.")
-    classification: DepthClassification = Field(
-        default_factory=DepthClassification, description="The classification rule."
-    )
-    expected_deep: list[str] = Field(default_factory=list, description="The paper's deep orders.")
-
-    @model_validator(mode="after")
-    def _read_epoch_runs(self) -> DepthSection:
-        read, epochs = self.classification.read_epoch, self.unlearn.epochs
-        if not 0 < read <= epochs:
-            raise ConfigError(
-                f"depth.classification.read_epoch={read}: expected 1 to "
-                f"depth.unlearn.epochs={epochs}"
-            )
-        return self
-
-
-def depth_section(params: DepthSection | Mapping[str, Any]) -> DepthSection:
-    """The ``depth`` section, validated (Kedro passes the model; a mapping is built here)."""
-    return build(DepthSection, params, "depth")
 
 
 def _stage_table(records: pd.DataFrame, params: DepthSection, letter: str) -> pd.DataFrame:
@@ -154,7 +85,7 @@ def train_depth_prefix(
         prefix,
         plain(params.lora),
         config,
-        TrainingCache(params.cache_dir),
+        project_cache(params.cache_dir),
     )
 
 

@@ -21,18 +21,24 @@ from path_unlearning.sections import (
     StageSection,
     launch_settings,
     pretrain_config,
-    project_folder,
     stage_config,
 )
 
 
-def training_cache(finetune: FinetuneSection | dict[str, Any]) -> TrainingCache:
-    """The training cache of ``finetune.cache_dir``, a folder of the project (None: off)."""
-    folder = build(FinetuneSection, finetune, "finetune").cache_dir
+def project_cache(folder: str | None) -> TrainingCache:
+    """The training cache in ``folder``, relative to the project's root (None: off).
+
+    ``folder`` was checked to lie inside the project when its section was built.
+    """
     if not folder:
         return TrainingCache(None)
     root = Path(find_kedro_project(Path.cwd()) or Path.cwd())  # the project's root folder
-    return TrainingCache(root / project_folder(folder, "finetune.cache_dir"))
+    return TrainingCache(root / folder)
+
+
+def training_cache(finetune: FinetuneSection | dict[str, Any]) -> TrainingCache:
+    """The training cache of ``finetune.cache_dir``, a folder of the project (None: off)."""
+    return project_cache(build(FinetuneSection, finetune, "finetune").cache_dir)
 
 
 def prepare_base_model(
