@@ -21,10 +21,17 @@ from kedro.runner import SequentialRunner
 from kedro.validation.parameter_validator import ParameterValidator
 
 from path_unlearning.errors import ConfigError
+from path_unlearning.metrics.evaluation import EvaluateSettings
 from path_unlearning.modeling.train import TrainConfig
 from path_unlearning.parameters import plain
 from path_unlearning.plan import ExperimentPlan
-from path_unlearning.sections import DataPrepSection, FinetuneSection, StageSection, stage_config
+from path_unlearning.sections import (
+    DataPrepSection,
+    FinetuneSection,
+    StageSection,
+    UnlearnSection,
+    stage_config,
+)
 from path_unlearning.theory.config import TheorySection
 
 BASE = Path(__file__).resolve().parents[1] / "conf" / "base"
@@ -130,6 +137,8 @@ def test_kedro_validates_what_the_plan_validates() -> None:
     assert requirements["pretrain"] is TrainConfig
     assert requirements["data_prep"] is DataPrepSection
     assert requirements["theory"] is TheorySection
+    assert requirements["unlearn"] is UnlearnSection
+    assert requirements["evaluate"] is EvaluateSettings
     validated = validator.validate_raw_params(BASE_PARAMS)
     assert isinstance(validated["finetune"], FinetuneSection)
     assert plain(validated) == BASE_PARAMS  # the tree as configured, models turned back

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from path_unlearning.errors import ConfigError, quoted
+from path_unlearning.metrics.evaluation import EvaluateSettings
 from path_unlearning.modeling.launch import LaunchSettings
 from path_unlearning.modeling.train import OptimConfig, TrainConfig
 from path_unlearning.parameters import Count, Real, Section, build, given
@@ -44,21 +45,6 @@ class ProbeSettings(Section):
 
     eval_subset: Count = Field(32, ge=1, description="Probe examples scored after every step.")
     eval_batch_size: Count = Field(64, ge=1, description="Probe examples per batch.")
-
-
-class EvaluateSettings(Section):
-    """The ``evaluate`` section."""
-
-    batch_size: Count = Field(128, ge=1, description="Examples per scoring batch.")
-    math_max_new_tokens: Count = Field(24, ge=1, description="Tokens generated per answer.")
-    math_samples: Count = Field(0, ge=0, description="Sampled answers; 0: greedy answers only.")
-    math_temperature: Real = Field(0.7, gt=0, description="Sampling temperature.")
-    seed: Count = Field(0, ge=0, description="Seed of the sampled answers.")
-    score_end_token: bool = Field(
-        True,
-        description="Score the end-of-turn token after full responses (facts, math); the "
-        "paper's code scores none (add_end_tokens=False), conf/paper sets false.",
-    )
 
 
 class SyntheticDataSizes(Section):
@@ -130,6 +116,32 @@ class StageSection(TrainConfig):
     dataset: str | None = Field(
         None, description="The stage table it trains on (facts, math, refusal...)."
     )
+
+
+class UnlearnSection(OptimConfig, ProbeSettings):
+    """The ``unlearn`` section: what every unlearning run shares, its methods and probes.
+
+    One run's settings are :func:`unlearn_config` (a method's variant and
+    hyper-parameters applied on top).
+    """
+
+    methods: list[str] = Field(
+        default_factory=list, description="The methods run: registered losses or variants."
+    )
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Named overrides of this section: {method: loss, ...}."
+    )
+    steps: Count = Field(20, ge=1, description="Unlearning optimizer steps.")
+    checkpoint_every: Count = Field(5, ge=1, description="Save the adapter every this many steps.")
+    hparams: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per loss, its hyper-parameters (checked by its model)."
+    )
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="The unlearning adapter.")
+    continue_adapter: bool = Field(
+        False, description="false: merge the path's adapter and unlearn a fresh LoRA (the paper)."
+    )
+    num_processes: Count = Field(1, ge=1, description="Data-parallel worker processes.")
+    accelerate_config: str | None = Field(None, description="An `accelerate config` file.")
 
 
 def project_folder(value: Any, key: str) -> str:
@@ -213,12 +225,15 @@ def resolve_method(unlearn: Mapping[str, Any] | None, name: str) -> tuple[str, d
     return str(loss), overrides
 
 
-def unlearn_config(unlearn: Mapping[str, Any], method: str, seed: int) -> UnlearnConfig:
+def unlearn_config(
+    unlearn: UnlearnSection | Mapping[str, Any], method: str, seed: int
+) -> UnlearnConfig:
     """One unlearning run's settings; ``hparams.<loss>`` holds the loss's own.
 
     ``method`` may be a variant (see :func:`resolve_method`): its overrides apply
     on top of the section, and the config's ``method`` is the variant's loss.
     """
+    unlearn = given(unlearn)
     loss, overrides = resolve_method(unlearn, method)
     hparams = dict((unlearn.get("hparams") or {}).get(loss) or {})
     hparams.update(overrides.pop("hparams", None) or {})
@@ -273,14 +288,10 @@ def validate_sections(params: Mapping[str, Any], methods: tuple[str, ...]) -> No
     if params.get("depth"):
         depth_section(params["depth"])  # the depth pipeline's nodes take it as typed input
     if "unlearn" in params:
-        probes = {k: params["unlearn"][k] for k in ("eval_subset", "eval_batch_size")
-                  if k in params["unlearn"]}  # fmt: skip
-        build(ProbeSettings, probes, "unlearn")
-        if params["unlearn"].get("lora") is not None:
-            build(LoraSettings, params["unlearn"]["lora"], "unlearn.lora")
-        launch_settings(params["unlearn"], "unlearn")
+        unlearn = build(UnlearnSection, params["unlearn"], "unlearn")
+        launch_settings(unlearn, "unlearn")
         for method in methods:
-            check_loss(unlearn_config(params["unlearn"], method, seed=0))
+            check_loss(unlearn_config(unlearn, method, seed=0))
 
 
 # --- the depth pipeline (Sec. 4.3; conf/base/parameters_depth.yml, docs/depth.md) ---

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import torch
+from pydantic import Field
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning.metrics.distances import kl_divergence, pairwise_distances, re_distance
@@ -13,7 +15,23 @@ from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.metrics.scores import math_accuracy
 from path_unlearning.modeling.generation import generate_responses
 from path_unlearning.modeling.scoring import CHUNK_POSITIONS, encode_batches, mean_loglik
+from path_unlearning.parameters import Count, Real, Section, build
 from path_unlearning.schemas import KL, MATH_ACC, MATH_ACC_SAMPLED, RE_DISTANCE, ll, ll_tok
+
+
+class EvaluateSettings(Section):
+    """The ``evaluate`` section."""
+
+    batch_size: Count = Field(128, ge=1, description="Examples per scoring batch.")
+    math_max_new_tokens: Count = Field(24, ge=1, description="Tokens generated per answer.")
+    math_samples: Count = Field(0, ge=0, description="Sampled answers; 0: greedy answers only.")
+    math_temperature: Real = Field(0.7, gt=0, description="Sampling temperature.")
+    seed: Count = Field(0, ge=0, description="Seed of the sampled answers.")
+    score_end_token: bool = Field(
+        True,
+        description="Score the end-of-turn token after full responses (facts, math); the "
+        "paper's code scores none (add_end_tokens=False), conf/paper sets false.",
+    )
 
 
 class EvalSets:
@@ -48,13 +66,14 @@ class EvalSets:
 
 
 def model_scores(
-    model: PreTrainedModel, sets: EvalSets, params: dict[str, Any]
+    model: PreTrainedModel, sets: EvalSets, params: EvaluateSettings | Mapping[str, Any]
 ) -> dict[str, float]:
     """Log-likelihoods of every probe (full sets) and math accuracy.
 
     Math accuracy is greedy; with ``math_samples`` > 0 also the mean accuracy of
     that many samples per problem at ``math_temperature`` (the paper uses 5).
     """
+    settings = build(EvaluateSettings, params, "evaluate")
     scores = {}
     for name, batches in sets.probes.items():
         scored = mean_loglik(model, batches)
@@ -63,21 +82,21 @@ def model_scores(
         model,
         sets.tokenizer,
         sets.math_prompts,
-        params["math_max_new_tokens"],
-        params["batch_size"],
+        settings.math_max_new_tokens,
+        settings.batch_size,
     )
     scores[MATH_ACC] = math_accuracy([g[0] for g in greedy], sets.math_answers)
-    k = params.get("math_samples", 0)
+    k = settings.math_samples
     if k:
         sampled = generate_responses(
             model,
             sets.tokenizer,
             sets.math_prompts,
-            params["math_max_new_tokens"],
-            params["batch_size"],
+            settings.math_max_new_tokens,
+            settings.batch_size,
             num_samples=k,
-            temperature=params["math_temperature"],
-            seed=params.get("seed", 0),
+            temperature=settings.math_temperature,
+            seed=settings.seed,
         )
         flat = [s for group in sampled for s in group]
         answers = [a for a in sets.math_answers for _ in range(k)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +17,13 @@ from path_unlearning.metrics.distances import (
 )
 from path_unlearning.metrics.evaluation import (
     EvalSets,
+    EvaluateSettings,
     model_distance,
     model_scores,
 )
 from path_unlearning.metrics.probes import EVAL_SETS
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_view
+from path_unlearning.parameters import build
 from path_unlearning.schemas import (
     DIVERGENCE_FITS,
     EVALUATION_SCORES,
@@ -30,7 +31,7 @@ from path_unlearning.schemas import (
     PATH_DIVERGENCE,
     RE_DISTANCE,
 )
-from path_unlearning.sections import unlearn_config
+from path_unlearning.sections import UnlearnSection, unlearn_config
 from path_unlearning.unlearning.loop import peak_lr_steps
 
 SCORE_COLUMNS = list(EVALUATION_SCORES.names)
@@ -53,7 +54,9 @@ def _unlearned(
 
 
 def prepare_eval_sets(
-    tokenizer: PreTrainedTokenizerBase, params: dict[str, Any], **sets: pd.DataFrame
+    tokenizer: PreTrainedTokenizerBase,
+    params: EvaluateSettings,
+    **sets: pd.DataFrame,
 ) -> EvalSets:
     """Tokenize the evaluation sets once for every evaluation node of the run.
 
@@ -62,11 +65,12 @@ def prepare_eval_sets(
         params: ``evaluate`` parameters.
         **sets: Every evaluation set of ``metrics.probes.EVAL_SETS``, by name.
     """
+    params = build(EvaluateSettings, params, "evaluate")
     return EvalSets(
         tokenizer,
         *(sets[name] for name in EVAL_SETS),
-        params["batch_size"],
-        params.get("score_end_token", True),
+        params.batch_size,
+        params.score_end_token,
     )
 
 
@@ -75,7 +79,7 @@ def evaluate_before(
     path_adapter: AdapterCheckpoint,
     reference_adapter: AdapterCheckpoint,
     eval_sets: EvalSets,
-    params: dict[str, Any],
+    params: EvaluateSettings,
 ) -> pd.DataFrame:
     """Scores of a path's fine-tuned model, and its distance to the retrain reference.
 
@@ -96,7 +100,7 @@ def evaluate_unlearned(
     unlearned: AdapterSeries,
     before: pd.DataFrame,
     eval_sets: EvalSets,
-    params: dict[str, Any],
+    params: EvaluateSettings,
     position: int,
 ) -> pd.DataFrame:
     """Forget score, utilities and retrain-equivalence distance after unlearning, per seed.
@@ -167,7 +171,7 @@ def measure_path_divergence(
     return pd.DataFrame(rows, columns=list(PATH_DIVERGENCE.names))
 
 
-def fit_divergence(divergence: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def fit_divergence(divergence: pd.DataFrame, params: UnlearnSection) -> pd.DataFrame:
     """Growth of the mean distance between paths per method, over its constant-lr steps.
 
     Exponential, linear and saturating models are fitted and compared by AIC; the

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from path_unlearning.data.chat import encode_records
 from path_unlearning.metrics.eval_sets import encode_probes, probe_pairs
 from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries
+from path_unlearning.parameters import build, plain
 from path_unlearning.paths import forget_position
 from path_unlearning.schemas import START_COLUMNS
-from path_unlearning.sections import launch_settings, unlearn_config
+from path_unlearning.sections import UnlearnSection, launch_settings, unlearn_config
 from path_unlearning.unlearning.distributed import launch_unlearn, split_start
 from path_unlearning.unlearning.loop import start_model, unlearn
 
@@ -26,7 +25,7 @@ def unlearn_path(
     paraphrase_eval: pd.DataFrame,
     facts_eval: pd.DataFrame,
     math_eval: pd.DataFrame,
-    params: dict[str, Any],
+    params: UnlearnSection,
     forget_stage: str,
     path: str,
     method: str,
@@ -42,20 +41,21 @@ def unlearn_path(
         The trajectory (one row per step, with the starting values on every
         row) and the adapters saved along the way.
     """
+    params = build(UnlearnSection, params, "unlearn")
     config = unlearn_config(params, method, seed)
     pairs = probe_pairs(
-        forget_eval, paraphrase_eval, facts_eval, math_eval, limit=params["eval_subset"]
+        forget_eval, paraphrase_eval, facts_eval, math_eval, limit=params.eval_subset
     )
-    probes = encode_probes(tokenizer, pairs, params["eval_batch_size"])
+    probes = encode_probes(tokenizer, pairs, params.eval_batch_size)
     forget = encode_records(tokenizer, forget_records["prompt"], forget_records["response"])
-    continue_adapter = bool(params.get("continue_adapter", False))
+    continue_adapter = params.continue_adapter
     retain = (
         encode_records(tokenizer, retain_records["prompt"], retain_records["response"])
         if retain_records is not None
         else None
     )
     launch = launch_settings(params, "unlearn")
-    model = start_model(base_model, path_adapter, params["lora"], seed, continue_adapter)
+    model = start_model(base_model, path_adapter, plain(params.lora), seed, continue_adapter)
     if launch.data_parallel:  # accelerate launch workers on a temporary folder
         job_base, start_adapter = split_start(model)
         result = launch_unlearn(
