@@ -54,8 +54,10 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from transformers.utils import logging as hf_logging
 
-from path_unlearning.metrics.evaluation import EvalSets, model_scores
+from path_unlearning.metrics.evaluation import model_scores
+from path_unlearning.metrics.probes import EVAL_SETS
 from path_unlearning.modeling.lora import merged_model
+from path_unlearning.pipelines.evaluate.nodes import prepare_eval_sets
 from path_unlearning.schemas import FACTS, FORGET_LABEL, MATH_ACC, ll
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +67,6 @@ MIN_FORGET_LL = -8.0
 MAX_FORGET_SPREAD = 6.0
 MIN_MATH_ACC = 0.6
 MAX_FACTS_SPREAD = 6.0
-
-EVAL_SETS = ["forget_eval", "paraphrase_eval", "facts_eval", "math_eval", "generic_eval"]
 
 
 def _override(params: dict[str, Any], dotted: str) -> None:
@@ -117,23 +117,43 @@ def main() -> None:
         context = session.load_context()
         catalog, params = context.catalog, context.params
         train_wall, train_cpu = time.perf_counter() - wall0, _cpu_seconds() - cpu0
-        sets = EvalSets(
+        sets = prepare_eval_sets(
             catalog.load("tokenizer"),
-            *[catalog.load(name) for name in EVAL_SETS],
-            params["evaluate"]["batch_size"],
+            params["evaluate"],
+            **{name: catalog.load(name) for name in EVAL_SETS},
         )
-        base = catalog.load("base_model")
-        seed = (params.get("seeds") or [params.get("seed", 0)])[0]
+        seeds = params.get("seeds") or [params.get("seed", 0)]
         paths = [params["path"]] if params.get("path") else list(params["paths"])
-        forget_name, facts_name, math_name = ll(FORGET_LABEL), ll(FACTS), MATH_ACC
-        rows = {}
-        for path in paths:
-            adapter = catalog.load(_adapter_name(catalog, seed, path))
-            scores = model_scores(merged_model(base, adapter), sets, params["evaluate"])
-            rows[path] = (scores[forget_name], scores[facts_name], scores[math_name])
+        scores_by_seed = {}
+        for seed in seeds:
+            base = catalog.load(_base_name(catalog, seed))
+            scores_by_seed[seed] = {
+                path: model_scores(
+                    merged_model(base, catalog.load(_adapter_name(catalog, seed, path))),
+                    sets,
+                    params["evaluate"],
+                )
+                for path in paths
+            }
     wall, cpu = time.perf_counter() - wall0, _cpu_seconds() - cpu0
 
     print(f"overrides: {runtime or 'none'}")
+    held = [_report(seed, scores) for seed, scores in scores_by_seed.items()]
+    print(f"all targets hold on {sum(held)} of {len(held)} replicates: {all(held)}")
+    print(f"time: data_prep + staged_finetune {train_wall:.0f} s wall, {train_cpu:.0f} s CPU; "
+          f"with scoring {wall:.0f} s wall, {cpu:.0f} s CPU (user + sys)")  # fmt: skip
+
+
+def _base_name(catalog: Any, seed: int) -> str:
+    """A replicate's own base model (``s<seed>.base_model``), or the shared one of old runs."""
+    return f"s{seed}.base_model" if catalog.exists(f"s{seed}.base_model") else "base_model"
+
+
+def _report(seed: int, scores: dict[str, dict[str, float]]) -> bool:
+    """Print one replicate's table and targets; whether every target holds."""
+    forget_name, facts_name, math_name = ll(FORGET_LABEL), ll(FACTS), MATH_ACC
+    rows = {p: (s[forget_name], s[facts_name], s[math_name]) for p, s in scores.items()}
+    print(f"replicate s{seed}")
     print(f"{'path':6}{forget_name:>18}{facts_name:>12}{math_name:>12}")
     for path, (forget, facts, math) in rows.items():
         print(f"{path:6}{forget:18.2f}{facts:12.2f}{math:12.2f}")
@@ -156,9 +176,7 @@ def main() -> None:
     ]  # fmt: skip
     for label, holds in targets:
         print(f"  [{'x' if holds else ' '}] {label}")
-    print(f"all targets hold: {all(h for _, h in targets)}")
-    print(f"time: data_prep + staged_finetune {train_wall:.0f} s wall, {train_cpu:.0f} s CPU; "
-          f"with scoring {wall:.0f} s wall, {cpu:.0f} s CPU (user + sys)")  # fmt: skip
+    return all(h for _, h in targets)
 
 
 if __name__ == "__main__":

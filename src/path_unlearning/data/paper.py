@@ -10,7 +10,7 @@ have the columns of the synthetic default's (see ``pipelines/data_prep``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -280,6 +280,32 @@ def _limit(table: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
     return table.sample(n=limit, random_state=seed).reset_index(drop=True)
 
 
+# A loader maps a Hub table to prompt/response pairs: (table, source, section,
+# data_prep config, the dataset's parameters) -> pairs. ``data_prep.hub.datasets.<name>.loader``
+# names one (default: the dataset's name); add a dataset kind by adding an entry.
+Loader = Callable[[pd.DataFrame, HubSource, str, PaperDataConfig, Mapping[str, Any]], pd.DataFrame]
+LOADERS: dict[str, Loader] = {
+    "instruct": lambda table, source, section, config, params: instruction_pairs(
+        table, source, section
+    ),
+    "qa": lambda table, source, section, config, params: qa_pairs(table, source, section),
+    "gsm8k": lambda table, source, section, config, params: gsm8k_pairs(
+        table, source, section, params.get("prompt_template", "{question}")
+    ),
+    "refusal": lambda table, source, section, config, params: refusal_pairs(
+        table,
+        source,
+        section,
+        config.seed,
+        params.get("drop_styles"),
+        params.get("opening", REFUSAL_OPENING),
+        params.get("split_test_size"),
+        params.get("split_seed", PAPER_SPLIT_SEED),
+        str(params.get("sorry_bench_release", SORRY_BENCH_RELEASE)),
+    ),
+}
+
+
 def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
     """Load and map one stage dataset, all rows (before the held-out split).
 
@@ -295,28 +321,11 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
     loader = params.get("loader", name)
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
     table = _load_pinned(config, source, section)
-    if loader == "instruct":
-        pairs = instruction_pairs(table, source, section)
-    elif loader == "qa":
-        pairs = qa_pairs(table, source, section)
-    elif loader == "gsm8k":
-        pairs = gsm8k_pairs(table, source, section, params.get("prompt_template", "{question}"))
-    elif loader == "refusal":
-        pairs = refusal_pairs(
-            table,
-            source,
-            section,
-            config.seed,
-            params.get("drop_styles"),
-            params.get("opening", REFUSAL_OPENING),
-            params.get("split_test_size"),
-            params.get("split_seed", PAPER_SPLIT_SEED),
-            str(params.get("sorry_bench_release", SORRY_BENCH_RELEASE)),
-        )
-    else:
+    if loader not in LOADERS:
         raise DataSourceError(
-            f"{section}.loader={quoted(loader)} is unknown: use instruct, qa, gsm8k or refusal"
+            f"{section}.loader={quoted(loader)} is unknown: use one of {', '.join(LOADERS)}"
         )
+    pairs = LOADERS[loader](table, source, section, config, params)
     pairs = pairs[(pairs["prompt"] != "") & (pairs["response"] != "")]
     if pairs.empty:
         raise DataSourceError(f"{section}: no rows left after filtering {source.path}")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from path_unlearning import schemas as sc
+from path_unlearning.metrics import registry
 
 TRAJECTORY_KEYS = (sc.PATH, sc.METHOD, sc.SEED, sc.POSITION, sc.STEP)
 LL_COLUMNS = sc.LL_COLUMNS
@@ -25,13 +26,6 @@ TRAJECTORY_COLUMNS = (*TRAJECTORY_KEYS, *LL_COLUMNS, *sc.LL_TOK_COLUMNS, *START_
 SCORE_COLUMNS = sc.EVALUATION_SCORES.names
 DIVERGENCE_COLUMNS = sc.PATH_DIVERGENCE.names[:-1]  # kl is not used by the report
 FIT_COLUMNS = sc.DIVERGENCE_FITS.names
-TABLE1_METRICS = (
-    sc.FORGET_SCORE_LABEL,
-    sc.FORGET_SCORE_PARAPHRASE,
-    sc.FORGET_SCORE_BOTH,
-    sc.FACTS_UTILITY,
-    sc.MATH_UTILITY,
-)
 BAND_KINDS = ("t", "normal")
 
 
@@ -168,18 +162,19 @@ def trajectory_bands(
     return sort_rows(pd.DataFrame(rows, columns=columns), ["method", "position", "path", "step"])
 
 
-def summarise_scores(scores: pd.DataFrame, metrics: Sequence[str] = TABLE1_METRICS) -> pd.DataFrame:
+def summarise_scores(scores: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Mean and standard deviation over seeds of each metric.
 
     Args:
         scores: ``evaluation_scores``.
-        metrics: Metrics to keep, in the order wanted.
+        metrics: Metrics to keep, in the order wanted (None: Table 1's, ``metrics/registry.py``).
 
     Returns:
         Tidy numeric Table 1: ``position, path, metric, method, mean, std,
         n_seeds``; ``std`` (ddof=1) is NaN with one seed.
     """
     require_columns(scores, SCORE_COLUMNS, "evaluation_scores")
+    metrics = registry.table1_metrics() if metrics is None else tuple(metrics)
     kept = scores[scores["metric"].isin(list(metrics))]
     grouped = kept.groupby(["position", "path", "metric", "method"], sort=False)["value"]
     out = grouped.agg(

@@ -8,15 +8,16 @@ thresholds (``report.verdicts`` parameters) and runs both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pandas as pd
 
 from path_unlearning import schemas as sc
+from path_unlearning.metrics import registry
 from path_unlearning.report import statistics as st
 from path_unlearning.report import wording
-from path_unlearning.report.tables import FIT_COLUMNS, TABLE1_METRICS, require_columns
+from path_unlearning.report.tables import FIT_COLUMNS, require_columns
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class VerdictSettings:
     confidence_level: float = 0.95
     matched_drop: float = 0.5
     collinearity_limit: float = 0.9
-    metrics: tuple[str, ...] = TABLE1_METRICS
+    metrics: tuple[str, ...] = field(default_factory=registry.table1_metrics)
     seed: int = 0
     digits: int = 3
 
