@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from path_unlearning.errors import ConfigError, quoted
+from path_unlearning.parameters import plain
 from path_unlearning.paths import (
     PathError,
     forget_position,
@@ -79,7 +80,12 @@ class ExperimentPlan:
 
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any]) -> ExperimentPlan:
-        """Validate and resolve the plan; bad input raises a one-line ``ConfigError``."""
+        """Validate and resolve the plan; bad input raises a one-line ``ConfigError``.
+
+        ``params`` may hold sections Kedro has already validated into their models
+        (``context.params``); they are read as configured.
+        """
+        params = plain(params)
         stages = params.get("stages") or {}
         if not stages:
             raise PathError("no stages configured: set 'stages:' in parameters")
