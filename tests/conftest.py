@@ -94,7 +94,12 @@ def _restore_global_state():
 
     from path_unlearning import kedro_adapter
 
-    names = (kedro_adapter.ENV_VAR, kedro_adapter.RUNTIME_PARAMS_VAR, kedro_adapter.CONF_SOURCE_VAR)
+    names = (
+        kedro_adapter.ENV_VAR,
+        kedro_adapter.RUNTIME_PARAMS_VAR,
+        kedro_adapter.CONF_SOURCE_VAR,
+        kedro_adapter.PROJECT_VAR,
+    )
     saved = {name: os.environ.get(name) for name in names}
     yield
     for name, value in saved.items():

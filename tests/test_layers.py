@@ -241,7 +241,12 @@ def test_the_run_parameters_come_in_only_through_the_adapter() -> None:
     """``kedro_adapter`` alone reads the variables a session's configuration travels in;
     ``pipeline_registry`` alone asks it for the run's parameters (Kedro 1.7 calls
     ``register_pipelines()`` without arguments and offers no public way to them)."""
-    channels = {"KEDRO_ENV", "PATH_UNLEARNING_RUNTIME_PARAMS", "PATH_UNLEARNING_CONF_SOURCE"}
+    channels = {
+        "KEDRO_ENV",
+        "PATH_UNLEARNING_RUNTIME_PARAMS",
+        "PATH_UNLEARNING_CONF_SOURCE",
+        "PATH_UNLEARNING_PROJECT",
+    }
     readers, askers = set(), set()
     for path in MODULES:
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -7,7 +7,13 @@ import warnings
 import pytest
 
 from path_unlearning.errors import ConfigError
-from path_unlearning.kedro_adapter import ENV_VAR, RUNTIME_PARAMS_VAR, run_parameters
+from path_unlearning.kedro_adapter import (
+    CONF_SOURCE_VAR,
+    ENV_VAR,
+    PROJECT_VAR,
+    RUNTIME_PARAMS_VAR,
+    run_parameters,
+)
 from path_unlearning.pipeline_registry import MODULES, create_pipelines, register_pipelines
 from path_unlearning.plan import ExperimentPlan
 
@@ -19,7 +25,8 @@ def project_env(monkeypatch):
     """Run from the project root with a chosen environment and runtime parameters."""
     monkeypatch.chdir(PROJECT_ROOT)
     monkeypatch.delenv(RUNTIME_PARAMS_VAR, raising=False)
-    monkeypatch.delenv("PATH_UNLEARNING_CONF_SOURCE", raising=False)
+    monkeypatch.delenv(CONF_SOURCE_VAR, raising=False)
+    monkeypatch.delenv(PROJECT_VAR, raising=False)
 
     def use(env: str | None = None, runtime: str | None = None) -> None:
         if env:
@@ -66,6 +73,21 @@ def test_runtime_path_selects_exactly_its_prefixes(project_env) -> None:
     }
     unlearned = {n.namespace for n in pipelines["unlearn"].nodes}
     assert unlearned == {f"{s}.BCA" for s in replicates}
+
+
+def test_another_projects_published_configuration_is_ignored(
+    project_env, monkeypatch, tmp_path
+) -> None:
+    """A process started by one that ran a session of another project (a notebook,
+    a test) inherits that session's variables; they are not this project's run."""
+    project_env(runtime='{"path": "BCA", "seeds": [7]}')
+    monkeypatch.setenv(CONF_SOURCE_VAR, str(tmp_path / "conf"))
+    monkeypatch.setenv(PROJECT_VAR, str(tmp_path))
+    plan = ExperimentPlan.from_parameters(run_parameters())
+    assert (plan.paths, plan.seeds) == (("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0, 1, 2))
+    monkeypatch.setenv(PROJECT_VAR, str(PROJECT_ROOT.resolve()))  # this project's: applied
+    monkeypatch.delenv(CONF_SOURCE_VAR)
+    assert ExperimentPlan.from_parameters(run_parameters()).seeds == (7,)
 
 
 def test_runtime_path_outside_the_configured_paths(project_env) -> None:

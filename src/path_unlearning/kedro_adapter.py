@@ -18,7 +18,8 @@ variable (``kedro ipython --env`` sets it, ``KedroSession.create`` reads it); we
 pass the runtime parameters and the configuration folder the same way.
 
 ``RunConfigurationHook`` copies a new session's environment, runtime
-parameters and configuration source into the process environment and, when
+parameters, configuration source and project folder into the process
+environment (inherited by worker processes) and, when
 they changed, asks Kedro to build the pipelines again through the public
 ``pipelines.configure``. ``run_parameters()`` then resolves the parameters with
 the project's configured config loader, exactly as the session does; it is the
@@ -51,6 +52,7 @@ from kedro.utils import find_kedro_project
 ENV_VAR = "KEDRO_ENV"
 RUNTIME_PARAMS_VAR = "PATH_UNLEARNING_RUNTIME_PARAMS"
 CONF_SOURCE_VAR = "PATH_UNLEARNING_CONF_SOURCE"
+PROJECT_VAR = "PATH_UNLEARNING_PROJECT"  # the project whose session published the three
 
 
 def project_root() -> Path:
@@ -68,13 +70,19 @@ def run_parameters() -> dict[str, Any]:
         # Outside a session (a test or a tool): the project's settings still apply
         # (its config loader arguments, e.g. the soft merge of environments).
         bootstrap_project(project_root())
+    root = project_root()
     conf_source = os.environ.get(CONF_SOURCE_VAR)
+    runtime = os.environ.get(RUNTIME_PARAMS_VAR)
+    if os.environ.get(PROJECT_VAR, str(root.resolve())) != str(root.resolve()):
+        # A session of another project published them (a parent process ran one,
+        # e.g. a notebook or a test, then started this one): not this run's.
+        conf_source = runtime = None
     if not conf_source:
-        conf_source = str(project_root() / settings.CONF_SOURCE)
+        conf_source = str(root / settings.CONF_SOURCE)
     loader = settings.CONFIG_LOADER_CLASS(
         conf_source=conf_source,
         env=os.environ.get(ENV_VAR) or None,
-        runtime_params=json.loads(os.environ.get(RUNTIME_PARAMS_VAR) or "{}"),
+        runtime_params=json.loads(runtime or "{}"),
         **settings.CONFIG_LOADER_ARGS,
     )
     return loader["parameters"]
@@ -107,6 +115,7 @@ class RunConfigurationHook:
                 if runtime
                 else None,
                 CONF_SOURCE_VAR: str(loader.conf_source),
+                PROJECT_VAR: str(Path(context.project_path).resolve()),
             }
         )
         if changed:
