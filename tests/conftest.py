@@ -99,6 +99,7 @@ def _restore_global_state():
         kedro_adapter.RUNTIME_PARAMS_VAR,
         kedro_adapter.CONF_SOURCE_VAR,
         kedro_adapter.PROJECT_VAR,
+        kedro_adapter.PUBLISHER_VAR,
     )
     saved = {name: os.environ.get(name) for name in names}
     yield

@@ -246,6 +246,7 @@ def test_the_run_parameters_come_in_only_through_the_adapter() -> None:
         "PATH_UNLEARNING_RUNTIME_PARAMS",
         "PATH_UNLEARNING_CONF_SOURCE",
         "PATH_UNLEARNING_PROJECT",
+        "PATH_UNLEARNING_PUBLISHER",
     }
     readers, askers = set(), set()
     for path in MODULES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -11,6 +12,7 @@ from path_unlearning.kedro_adapter import (
     CONF_SOURCE_VAR,
     ENV_VAR,
     PROJECT_VAR,
+    PUBLISHER_VAR,
     RUNTIME_PARAMS_VAR,
     run_parameters,
 )
@@ -27,6 +29,7 @@ def project_env(monkeypatch):
     monkeypatch.delenv(RUNTIME_PARAMS_VAR, raising=False)
     monkeypatch.delenv(CONF_SOURCE_VAR, raising=False)
     monkeypatch.delenv(PROJECT_VAR, raising=False)
+    monkeypatch.delenv(PUBLISHER_VAR, raising=False)
 
     def use(env: str | None = None, runtime: str | None = None) -> None:
         if env:
@@ -83,10 +86,14 @@ def test_another_projects_published_configuration_is_ignored(
     project_env(runtime='{"path": "BCA", "seeds": [7]}')
     monkeypatch.setenv(CONF_SOURCE_VAR, str(tmp_path / "conf"))
     monkeypatch.setenv(PROJECT_VAR, str(tmp_path))
+    monkeypatch.setenv(PUBLISHER_VAR, str(os.getppid()))  # published by the parent
     plan = ExperimentPlan.from_parameters(run_parameters())
     assert (plan.paths, plan.seeds) == (("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"), (0, 1, 2))
-    monkeypatch.setenv(PROJECT_VAR, str(PROJECT_ROOT.resolve()))  # this project's: applied
     monkeypatch.delenv(CONF_SOURCE_VAR)
+    monkeypatch.setenv(PROJECT_VAR, str(PROJECT_ROOT.resolve()))  # this project's: applied
+    assert ExperimentPlan.from_parameters(run_parameters()).seeds == (7,)
+    monkeypatch.setenv(PROJECT_VAR, str(tmp_path))  # this process's own session: applied
+    monkeypatch.setenv(PUBLISHER_VAR, str(os.getpid()))
     assert ExperimentPlan.from_parameters(run_parameters()).seeds == (7,)
 
 

@@ -18,8 +18,8 @@ variable (``kedro ipython --env`` sets it, ``KedroSession.create`` reads it); we
 pass the runtime parameters and the configuration folder the same way.
 
 ``RunConfigurationHook`` copies a new session's environment, runtime
-parameters, configuration source and project folder into the process
-environment (inherited by worker processes) and, when
+parameters, configuration source, project folder and its own process id into
+the process environment (inherited by worker processes) and, when
 they changed, asks Kedro to build the pipelines again through the public
 ``pipelines.configure``. ``run_parameters()`` then resolves the parameters with
 the project's configured config loader, exactly as the session does; it is the
@@ -53,6 +53,7 @@ ENV_VAR = "KEDRO_ENV"
 RUNTIME_PARAMS_VAR = "PATH_UNLEARNING_RUNTIME_PARAMS"
 CONF_SOURCE_VAR = "PATH_UNLEARNING_CONF_SOURCE"
 PROJECT_VAR = "PATH_UNLEARNING_PROJECT"  # the project whose session published the three
+PUBLISHER_VAR = "PATH_UNLEARNING_PUBLISHER"  # the process id of that session
 
 
 def project_root() -> Path:
@@ -73,9 +74,7 @@ def run_parameters() -> dict[str, Any]:
     root = project_root()
     conf_source = os.environ.get(CONF_SOURCE_VAR)
     runtime = os.environ.get(RUNTIME_PARAMS_VAR)
-    if os.environ.get(PROJECT_VAR, str(root.resolve())) != str(root.resolve()):
-        # A session of another project published them (a parent process ran one,
-        # e.g. a notebook or a test, then started this one): not this run's.
+    if not _published_for_this_run(root):
         conf_source = runtime = None
     if not conf_source:
         conf_source = str(root / settings.CONF_SOURCE)
@@ -86,6 +85,22 @@ def run_parameters() -> dict[str, Any]:
         **settings.CONFIG_LOADER_ARGS,
     )
     return loader["parameters"]
+
+
+def _published_for_this_run(root: Path) -> bool:
+    """Whether the published configuration is this process's run's.
+
+    It is when nothing says otherwise, when this process's own session published
+    it (a notebook or a test may run a session of a project outside the working
+    directory), or when it is for the working directory's project (the run's worker
+    processes inherit it). A process started by one that ran a session of another
+    project (e.g. ``kedro viz`` started from a notebook or a test) inherits a
+    configuration that is not its run's.
+    """
+    project = os.environ.get(PROJECT_VAR)
+    if project is None or os.environ.get(PUBLISHER_VAR) == str(os.getpid()):
+        return True
+    return project == str(root.resolve())
 
 
 def _publish(variables: dict[str, str | None]) -> bool:
@@ -116,6 +131,7 @@ class RunConfigurationHook:
                 else None,
                 CONF_SOURCE_VAR: str(loader.conf_source),
                 PROJECT_VAR: str(Path(context.project_path).resolve()),
+                PUBLISHER_VAR: str(os.getpid()),
             }
         )
         if changed:
