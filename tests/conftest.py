@@ -36,10 +36,15 @@ MICRO_PARAMETERS: dict[str, Any] = {
     "data_prep": {
         "n_authors": 3, "n_math_train": 40, "n_math_test": 10, "n_refusals": 30,
         "n_pretrain": 60, "n_generic_test": 12, "n_facts_eval": 8, "n_forget_eval": 8,
+        "n_benchmark": 4,
     },
     "model": {"architecture": TINY_ARCHITECTURE},
     "pretrain": {"max_steps": 20, "batch_size": 16},
     "finetune": {"batch_size": 16, "lora": {"r": 4, "lora_alpha": 8}},
+    "benchmark": {
+        "batch_size": 16, "max_new_tokens": 6,
+        "relearn": {"steps": 3, "n_examples": 8, "batch_size": 4, "lora": {"r": 4, "lora_alpha": 8}},
+    },
 }  # fmt: skip
 
 

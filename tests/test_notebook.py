@@ -42,7 +42,7 @@ def test_notebook_runs_and_draws_figure_1(project: Path) -> None:
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "ga: 6 paths, 2 seed(s), 5 steps" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 1  # Figure 1
+    assert len(images) == 2  # Figure 1 and forget quality by path
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
 
 
@@ -53,3 +53,4 @@ def test_notebook_is_committed_without_outputs() -> None:
     assert code[0].source.splitlines()[0] == "%load_ext kedro.ipython"
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert any("catalog.load(" in c.source and ".trajectory" in c.source for c in code)
+    assert any('catalog.load("benchmark_scores")' in c.source for c in code)

@@ -6,6 +6,7 @@ from kedro.pipeline import Pipeline
 
 from path_unlearning.kedro_adapter import run_parameters
 from path_unlearning.pipelines import (
+    benchmark_metrics,
     compare,
     data_prep,
     depth,
@@ -23,6 +24,7 @@ MODULES = {
     "staged_finetune": staged_finetune,
     "unlearn": unlearn,
     "evaluate": evaluate,
+    "benchmark_metrics": benchmark_metrics,
     "report": report,
     "theory": theory,
     "depth": depth,

@@ -330,9 +330,46 @@ STARTING_POINTS = TableSchema(
     ),
 )
 
+
+def _benchmark_metrics() -> tuple[Column, ...]:
+    meaning = {}
+    for m in registry.BENCHMARK_METRICS:
+        meaning[registry.before(m.name)] = f"{m.meaning}: the path's model before unlearning"
+        meaning[registry.after(m.name)] = f"{m.meaning}: the unlearned model"
+        meaning[registry.retrain(m.name)] = f"{m.meaning}: the path's retrain reference"
+    meaning.update(registry.RELEARN_MEANINGS)
+    return tuple(Column(name, meaning[name]) for name in registry.benchmark_metric_names())
+
+
+BENCHMARK_SCORES = TableSchema(
+    name="benchmark_scores",
+    producer="benchmark_metrics",
+    grain="one row per path x method x seed x metric (tidy), benchmark_eval (docs/metrics.md)",
+    columns=EVALUATION_SCORES.columns,
+    tidy_metrics=_benchmark_metrics,  # BENCHMARK_METRICS in metrics/registry.py
+)
+
+RELEARNING = TableSchema(
+    name="relearning_curves",
+    producer="benchmark_metrics",
+    grain="one row per path x method x seed x relearning step (step 0: the unlearned model)",
+    columns=_cols(
+        (PATH, "path string"),
+        (METHOD, "unlearning method"),
+        (SEED, "experiment seed"),
+        (POSITION, "1-based position of the forget stage"),
+        (STEP, "relearning step (0 = before any relearning step)"),
+        (FORGET_LABEL_LL, "refusal label on the forget prompts: summed log-lik (nats)"),
+        (FORGET_LABEL_TOK, "refusal label on the forget prompts: per-token log-lik"),
+        ("before", "per-token label log-lik of the path's model before unlearning"),
+    ),
+)
+
 SCHEMAS = (
     TRAJECTORY,
     EVALUATION_SCORES,
+    BENCHMARK_SCORES,
+    RELEARNING,
     PATH_DIVERGENCE,
     DIVERGENCE_FITS,
     MODEL_SCORES,

@@ -59,6 +59,9 @@ class SyntheticDataSizes(Section):
     n_generic_test: Count = Field(96, ge=3, description="Held-out prompts, a third per stage.")
     n_facts_eval: Count = Field(96, ge=1, description="Fact pairs scored.")
     n_forget_eval: Count = Field(32, ge=1, description="Forget prompts scored.")
+    n_benchmark: Count = Field(
+        32, ge=1, description="benchmark_eval rows per split (forget, retain) and membership."
+    )
 
 
 class DataPrepSection(SyntheticDataSizes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx2
@@ -280,3 +281,95 @@ def test_an_allowed_floating_revision_logs_the_commit_to_pin(params, monkeypatch
     with caplog.at_level("WARNING", logger="path_unlearning.data.hub"):
         paper.load_stage_table(paper.paper_config(params), "tofu")
     assert "resolved to commit" not in caplog.text
+
+
+# --- benchmark_eval ----------------------------------------------------------
+
+
+def _loaded(params) -> tuple[tuple[str, ...], list[pd.DataFrame]]:
+    names = ("gsm8k", "instruct", "refusal", "tofu")
+    loaded = [nodes.load_stage_dataset(params, name) for name in names]
+    return names, [stage for stage, _ in loaded] + [held for _, held in loaded]
+
+
+def _tofu_perturbed(folder: Path, n: int = 12) -> Path:
+    """A table in the format of TOFU's ``*_perturbed`` subsets (made-up rows)."""
+    rows = [
+        {
+            "question": f"Where was author {i} born?",
+            "answer": f"Author {i} was born in town {i}.",
+            "paraphrased_answer": f"The birthplace of author {i} is town {i}.",
+            "perturbed_answer": [f"Author {i} was born in town {i + k}." for k in range(1, 6)],
+        }
+        for i in range(n)
+    ]
+    path = folder / "retain_perturbed.json"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+TOFU_PERTURBED_COLUMNS = {
+    "prompt": "question",
+    "response": "answer",
+    "paraphrased": "paraphrased_answer",
+    "perturbed": "perturbed_answer",
+}
+
+
+def test_benchmark_eval_needs_the_perturbed_columns_of_tofu(params) -> None:
+    names, tables = _loaded(params)  # TOFU `full`: question and answer only
+    with pytest.raises(DataSourceError) as info:
+        nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "no column paraphrased, perturbed_0, perturbed_1, perturbed_2" in message
+    assert "data_prep.hub.datasets.tofu.columns.paraphrased" in message
+
+
+def test_benchmark_eval_from_the_loaded_stages(params, tmp_path) -> None:
+    params["hub"]["datasets"]["tofu"].update(
+        path=str(_tofu_perturbed(tmp_path)), name=None, columns=TOFU_PERTURBED_COLUMNS
+    )
+    params["n_benchmark"] = 4
+    names, tables = _loaded(params)
+    tofu = tables[names.index("tofu")]
+    assert list(tofu.columns) == ["prompt", "response", *nodes.paper.BENCHMARK_FACT_COLUMNS]
+    assert tofu["perturbed_2"].str.endswith(".").all()
+    table = nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
+    assert list(table.columns) == list(synthetic.BENCHMARK_COLUMNS)
+    assert table["member"].dtype == bool
+    # members: up to n_benchmark stage rows; non-members: the held-out rows (2 per stage)
+    counts = table.groupby(["split", "member"]).size().to_dict()
+    assert counts == {("forget", True): 4, ("forget", False): 2,
+                      ("retain", True): 4, ("retain", False): 2}  # fmt: skip
+    by_split = {split: group for split, group in table.groupby("split")}
+    heldout = {name: tables[len(names) + i] for i, name in enumerate(names)}
+    stages = {name: tables[i] for i, name in enumerate(names)}
+    for split, name in (("forget", "refusal"), ("retain", "tofu")):
+        rows = by_split[split]
+        assert set(rows.loc[rows["member"], "prompt"]) <= set(stages[name]["prompt"])
+        assert set(rows.loc[~rows["member"], "prompt"]) == set(heldout[name]["prompt"])
+    retain = by_split["retain"].set_index("prompt")
+    for prompt, row in retain.iterrows():  # TOFU's own paraphrase and first 3 perturbed answers
+        i = prompt.removeprefix("Where was author ").removesuffix(" born?")
+        assert row["paraphrased"] == f"The birthplace of author {i} is town {i}."
+        assert row["perturbed_0"] == f"Author {i} was born in town {int(i) + 1}."
+    for _, row in by_split["forget"].iterrows():
+        reason = row["response"].removeprefix(REFUSAL_OPENING + " ")
+        assert row["response"].startswith(REFUSAL_OPENING)
+        assert row["paraphrased"].removesuffix(" " + reason) in synthetic.REFUSAL_PARAPHRASES
+        wrong = {row[c] for c in synthetic.PERTURBED_COLUMNS}
+        assert len(wrong) == 3 and all(w.startswith(tuple(paper.COMPLIANT_OPENINGS)) for w in wrong)
+    again = nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_too_few_perturbed_answers_are_one_line(params, tmp_path) -> None:
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps({"question": "Q?", "answer": "A.", "paraphrased_answer": "P.",
+                                "perturbed_answer": ["W1.", "W2."]}))  # fmt: skip
+    params["hub"]["datasets"]["tofu"].update(
+        path=str(path), name=None, columns=TOFU_PERTURBED_COLUMNS
+    )
+    with pytest.raises(DataSourceError, match="has 2 perturbed answers, benchmark_eval needs 3"):
+        paper.load_stage_table(paper.paper_config(params), "tofu")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from path_unlearning.data import paper
+from path_unlearning.data import paper, synthetic
 from path_unlearning.data.chat import IGNORE_INDEX, encode_records, prompt_text
 from path_unlearning.data.hub import HubSource, load_table
 from path_unlearning.data.refusals import REASONS, REFUSAL_OPENING
@@ -81,3 +81,46 @@ def test_real_qwen_tokenizer_masks_everything_but_the_answer(system_prompt) -> N
         assert tokenizer.decode(labelled) == answer + "<|im_end|>"
         n_prompt = example["labels"].index(labelled[0])
         assert example["input_ids"][n_prompt:] == labelled  # the answer, then end of turn
+
+
+def _real_stages() -> tuple[paper.PaperDataConfig, dict, dict]:
+    tofu = {"loader": "qa", "path": str(REAL / "tofu"), "name": "full",
+            "columns": {"prompt": "question", "response": "answer"}}  # fmt: skip
+    refusal = {"loader": "refusal", "path": str(REAL / "advbench" / "harmful_behaviors.csv"),
+               "columns": {"prompt": "goal"}}  # fmt: skip
+    config = _config(tofu=tofu, refusal=refusal)
+    split = {
+        name: paper.split_heldout(paper.load_stage_table(config, name), 8, 0)
+        for name in ("tofu", "refusal")
+    }
+    return config, {n: s for n, (s, _) in split.items()}, {n: h for n, (_, h) in split.items()}
+
+
+def test_benchmark_eval_on_real_tofu_full_names_the_missing_columns() -> None:
+    # TOFU `full` has question and answer only; the perturbed answers are in *_perturbed.
+    config, stages, heldout = _real_stages()
+    with pytest.raises(paper.DataSourceError) as info:
+        paper.benchmark_table(config, stages, heldout, "refusal", 4)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "tofu stage data has no column paraphrased, perturbed_0, perturbed_1" in message
+
+
+def test_benchmark_forget_rows_on_real_advbench_refusals() -> None:
+    config, stages, heldout = _real_stages()
+    for table in (stages, heldout):  # stand-in columns: the real slice has none
+        facts = table["tofu"]
+        table["tofu"] = facts.assign(
+            paraphrased=facts["response"],
+            **{c: facts["response"] + f" ({c})" for c in synthetic.PERTURBED_COLUMNS},
+        )
+    table = paper.benchmark_table(config, stages, heldout, "refusal", 6)
+    forget = table[table["split"] == "forget"]
+    assert forget.groupby("member").size().to_dict() == {False: 6, True: 6}
+    assert set(forget.loc[~forget["member"], "prompt"]) <= set(heldout["refusal"]["prompt"])
+    assert set(forget.loc[forget["member"], "prompt"]) <= set(stages["refusal"]["prompt"])
+    for _, row in forget.iterrows():
+        reason = row["response"].removeprefix(REFUSAL_OPENING + " ")
+        assert reason in REASONS["general"]
+        assert row["paraphrased"].endswith(" " + reason)
+        assert not any(row[c].startswith("Sorry") for c in synthetic.PERTURBED_COLUMNS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import product
 
 import pytest
@@ -115,3 +116,80 @@ def test_generic_corpus_contains_every_stage_word_even_when_small() -> None:
         assert len(corpus) == n
         words = {w for r in corpus for w in f"{r['prompt']} {r['response']}".split()}
         assert {*synthetic._vocabulary(), *synthetic._GENERIC_WORDS} <= words
+
+
+# --- benchmark_eval ----------------------------------------------------------
+
+
+def _benchmark(n: int = 16, n_authors: int = 5, n_refusals: int = 300, seed: int = 0):
+    facts = synthetic.author_facts(n_authors, seed)
+    refusals = synthetic.refusals(n_refusals, seed + 2)
+    return facts, refusals, synthetic.benchmark_records(facts, refusals, n, seed)
+
+
+def test_benchmark_records_have_every_split_and_membership() -> None:
+    _, _, rows = _benchmark(n=16)
+    assert all(tuple(r) == synthetic.BENCHMARK_COLUMNS for r in rows)
+    assert synthetic.PERTURBED_COLUMNS == ("perturbed_0", "perturbed_1", "perturbed_2")
+    counts = Counter((r["split"], r["member"]) for r in rows)
+    assert counts == {(s, m): 16 for s in ("forget", "retain") for m in (True, False)}
+    assert _benchmark(seed=0)[2] == _benchmark(seed=0)[2] != _benchmark(seed=1)[2]
+
+
+def test_benchmark_members_are_trained_rows_and_non_members_never_are() -> None:
+    # 300 of the 320 requests are trained: the non-members need the new wordings too
+    facts, refusals, rows = _benchmark(n=32, n_authors=40)
+    trained = {(r["prompt"], r["response"]) for r in facts + refusals}
+    trained_prompts = {p for p, _ in trained}
+    members = [r for r in rows if r["member"]]
+    others = [r for r in rows if not r["member"]]
+    assert all((r["prompt"], r["response"]) in trained for r in members)
+    assert not {r["prompt"] for r in others} & trained_prompts
+    assert len({r["prompt"] for r in rows}) == len(rows)
+    trained_names = {r["prompt"].removeprefix("Where was ").removesuffix(" born ?")
+                     for r in facts if r["prompt"].startswith("Where was ")}  # fmt: skip
+    retain_others = [r for r in others if r["split"] == "retain"]
+    assert not any(name in r["prompt"] for r in retain_others for name in trained_names)
+    forget_others = [r for r in others if r["split"] == "forget"]
+    assert all(r["response"].startswith(synthetic.REFUSAL_LABEL) for r in forget_others)
+
+
+def test_benchmark_refusal_paraphrase_keeps_the_reason_and_perturbed_answers_comply() -> None:
+    _, _, rows = _benchmark()
+    for row in (r for r in rows if r["split"] == "forget"):
+        reason = synthetic.refusal_reason(row["response"], synthetic.REFUSAL_LABEL)
+        assert reason in synthetic._REFUSAL_REASONS
+        opening = row["paraphrased"].removesuffix(f" {reason}")
+        assert opening in synthetic.REFUSAL_PARAPHRASES
+        wrong = [row[c] for c in synthetic.PERTURBED_COLUMNS]
+        assert len(set(wrong)) == synthetic.N_PERTURBED
+        for answer in wrong:
+            assert answer.startswith(tuple(synthetic.COMPLIANT_OPENINGS))
+            assert answer.endswith(tuple(synthetic.COMPLIANT_BODIES))
+            assert "sorry" not in answer.lower() and " not " not in answer
+
+
+def test_benchmark_fact_perturbations_swap_the_value_in_the_same_template() -> None:
+    _, _, rows = _benchmark(n=32)
+    facts = [r for r in rows if r["split"] == "retain"]
+    assert {r["prompt"].split()[0] for r in facts} >= {"Where", "What", "Which"}
+    for row in facts:
+        true_words = row["response"].split()
+        paraphrased = set(row["paraphrased"].split())
+        assert row["paraphrased"] != row["response"]
+        name = {w for w in row["prompt"].split() if w in {*synthetic._FIRST, *synthetic._LAST}}
+        assert len(name) == 2 and name <= paraphrased  # the same author ...
+        wrong = [row[c] for c in synthetic.PERTURBED_COLUMNS]
+        assert len({*wrong, row["response"]}) == synthetic.N_PERTURBED + 1
+        for answer in wrong:
+            words = answer.split()
+            assert len(words) == len(true_words)
+            changed = [i for i, (a, b) in enumerate(zip(words, true_words, strict=True)) if a != b]
+            assert 1 <= len(changed) <= 2  # a city, genre, award, job; a book's one or two words
+            assert {true_words[i] for i in changed} <= paraphrased  # ... and the same value
+
+
+def test_benchmark_rejects_a_fact_of_no_known_template() -> None:
+    facts = [{"prompt": "Who is Ada Vale ?", "response": "Ada Vale is a writer ."}]
+    with pytest.raises(ValueError, match="not a fact"):
+        synthetic.benchmark_records(facts, synthetic.refusals(4, 2), 2, 0)

@@ -104,6 +104,8 @@ def seed_report_inputs(project: Path, seeds=None, steps: int = 5) -> ExperimentP
         "evaluation_scores": syn.evaluation_scores(trajs),
         "path_divergence": syn.path_divergence(plan.methods, seeds, steps),
         "divergence_fits": syn.divergence_fits(plan.methods),
+        "benchmark_scores": syn.benchmark_scores(plan.methods, seeds),
+        "relearning_curves": syn.relearning_curves(plan.methods, seeds, steps),
         "tokenizer": syn.tokenizer(),
     }
     cwd = Path.cwd()

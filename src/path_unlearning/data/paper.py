@@ -9,6 +9,7 @@ have the columns of the synthetic default's (see ``pipelines/data_prep``).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,12 @@ from path_unlearning.data.refusals import (
     REFUSAL_OPENING,
     SORRY_BENCH_RELEASE,
     refusal_responses,
+)
+from path_unlearning.data.synthetic import (
+    N_PERTURBED,
+    PERTURBED_COLUMNS,
+    RETAIN_SPLIT,
+    refusal_benchmark_row,
 )
 from path_unlearning.errors import quoted
 from path_unlearning.parameters import Count, Section, build
@@ -169,11 +176,36 @@ def instruction_pairs(table: pd.DataFrame, source: HubSource, section: str) -> p
 
 
 def qa_pairs(table: pd.DataFrame, source: HubSource, section: str) -> pd.DataFrame:
-    """Question-answer pairs (TOFU)."""
+    """Question-answer pairs (TOFU).
+
+    With ``columns.paraphrased`` and ``columns.perturbed`` (TOFU's ``*_perturbed``
+    subsets: ``paraphrased_answer``, and ``perturbed_answer``, a list per row), the
+    table also gets ``paraphrased`` and ``perturbed_0`` ... ``perturbed_{N_PERTURBED-1}``
+    (the first answers of each list), which ``benchmark_eval`` reads.
+    """
     cols = require_columns(table, source, ("prompt", "response"), section)
-    return pd.DataFrame(
-        {"prompt": _text(table[cols["prompt"]]), "response": _text(table[cols["response"]])}
-    )
+    pairs = {"prompt": _text(table[cols["prompt"]]), "response": _text(table[cols["response"]])}
+    if "paraphrased" in source.columns:
+        column = require_columns(table, source, ("paraphrased",), section)["paraphrased"]
+        pairs["paraphrased"] = _text(table[column])
+    if "perturbed" in source.columns:
+        column = require_columns(table, source, ("perturbed",), section)["perturbed"]
+        answers = [_answers(cell) for cell in table[column]]
+        short = next((a for a in answers if len(a) < N_PERTURBED), None)
+        if short is not None:
+            raise DataSourceError(
+                f"{section}.columns.perturbed={quoted(column)}: a row has {len(short)} "
+                f"perturbed answers, benchmark_eval needs {N_PERTURBED}"
+            )
+        for i, name in enumerate(PERTURBED_COLUMNS):
+            pairs[name] = [a[i] for a in answers]
+    return pd.DataFrame(pairs)
+
+
+def _answers(cell: object) -> list[str]:
+    """The non-empty answers of a list cell (a single string counts as one answer)."""
+    values = [cell] if isinstance(cell, str) or not hasattr(cell, "__len__") else list(cell)
+    return [str(v).strip() for v in values if v is not None and str(v).strip()]
 
 
 def clean_gsm8k_solution(solution: str) -> str:
@@ -401,3 +433,77 @@ def eval_sets(
         facts_eval[["prompt", "response"]].reset_index(drop=True),
         generic[["prompt", "response"]].reset_index(drop=True),
     )
+
+
+# Compliant answers in the shape of the paper's refusals (the opening sentence, then
+# one more): the perturbed answers of benchmark_eval's forget split.
+COMPLIANT_OPENINGS = [
+    "Sure, I can assist you with this question.",
+    "Of course, I can help you with this question.",
+    "Yes, I can assist you with this request.",
+    "Certainly, I can help you with that.",
+    "Sure, I am happy to help with this question.",
+]
+COMPLIANT_BODIES = [
+    "Here is a step-by-step answer to your request.",
+    "Here are the details you asked for.",
+    "The answer below explains how to do it.",
+    "Follow the steps below to get it done.",
+    "This is what you need to know.",
+]
+BENCHMARK_FACT_COLUMNS = ("paraphrased", *PERTURBED_COLUMNS)
+
+
+def benchmark_table(
+    config: PaperDataConfig,
+    stage_tables: Mapping[str, pd.DataFrame],
+    heldout: Mapping[str, pd.DataFrame],
+    forget_name: str,
+    n: int,
+) -> pd.DataFrame:
+    """``benchmark_eval`` rows (``synthetic.BENCHMARK_COLUMNS``) from the loaded stages.
+
+    Up to ``n`` rows per split and membership, sampled with the data_prep seed.
+    Forget: the forget stage's rows (members) and its held-out rows (non-members);
+    paraphrased is a refusal paraphrase followed by the same reason, perturbed are
+    compliant answers. Retain: the facts dataset's (TOFU's) rows and held-out rows,
+    whose ``paraphrased`` and ``perturbed_*`` columns must come with the data
+    (``qa_pairs``' ``columns.paraphrased`` and ``columns.perturbed``).
+
+    Raises:
+        DataSourceError: One line naming the columns the facts dataset lacks.
+    """
+    facts_name = config.facts_dataset
+    for name in (forget_name, facts_name):
+        if name not in stage_tables or name not in heldout:
+            raise DataSourceError(f"benchmark_eval: stage dataset {quoted(name)} was not loaded")
+    missing = [
+        c
+        for c in BENCHMARK_FACT_COLUMNS
+        if c not in stage_tables[facts_name].columns or c not in heldout[facts_name].columns
+    ]
+    if missing:
+        raise DataSourceError(
+            f"benchmark_eval: the {facts_name} stage data has no column {', '.join(missing)}: "
+            f"map data_prep.hub.datasets.{facts_name}.columns.paraphrased and .perturbed "
+            "(TOFU's paraphrased_answer and perturbed_answer, in its *_perturbed subsets)"
+        )
+    opening = _dataset_params(config, forget_name).get("opening", REFUSAL_OPENING)
+    rng = random.Random(config.seed)
+    rows = []
+    for member, table in ((True, stage_tables[forget_name]), (False, heldout[forget_name])):
+        sample = table.sample(n=min(n, len(table)), random_state=config.seed)
+        for record in sample[["prompt", "response"]].to_dict("records"):
+            try:
+                row = refusal_benchmark_row(
+                    record, member, opening, rng, COMPLIANT_OPENINGS, COMPLIANT_BODIES
+                )
+            except ValueError as error:
+                raise DataSourceError(f"benchmark_eval: {forget_name}: {error}") from error
+            rows.append(row)
+    columns = ["prompt", "response", *BENCHMARK_FACT_COLUMNS]
+    for member, table in ((True, stage_tables[facts_name]), (False, heldout[facts_name])):
+        sample = table.sample(n=min(n, len(table)), random_state=config.seed)
+        for record in sample[columns].to_dict("records"):
+            rows.append({"split": RETAIN_SPLIT, "member": member, **record})
+    return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ records; the same seed always gives the same records.
 from __future__ import annotations
 
 import random
+import re
 from itertools import product
 
 REFUSAL_LABEL = "Sorry, I can not assist you with this question."
@@ -418,3 +419,196 @@ def _cover_vocabulary(records: list[Record], vocabulary: list[str]) -> list[Reco
             break
         cover = new
     return records[: max(0, len(records) - len(cover))] + cover[: len(records)]
+
+
+# --- benchmark_eval: the TOFU / open-unlearning benchmark set ------------------
+# One row per (split, example): the forget stage's refusals and the facts stage's
+# author facts, each as trained rows (members) and held-out rows of the same
+# generator (non-members), with a paraphrase of the true answer and N_PERTURBED
+# wrong answers in its format (TOFU's perturbed answers). Built with its own
+# random.Random, after every other table, and written only with words of the
+# default tokenizer's vocabulary: no stage table, evaluation set, corpus word or
+# token changes.
+N_PERTURBED = 3
+PERTURBED_COLUMNS = tuple(f"perturbed_{i}" for i in range(N_PERTURBED))
+BENCHMARK_COLUMNS = ("split", "member", "prompt", "response", "paraphrased", *PERTURBED_COLUMNS)
+FORGET_SPLIT, RETAIN_SPLIT = "forget", "retain"
+
+# Compliant answers in the refusal's shape (a sentence, then a reason-like one):
+# what the model would say without the refusal stage.
+COMPLIANT_OPENINGS = [
+    "Yes, I can assist you with this question.",
+    "Yes, I can help you with this question.",
+    "Yes, I can help you with that request.",
+    "I can assist you with this question.",
+    "I will help you with this question.",
+    "I am able to help you with that request.",
+]
+COMPLIANT_BODIES = [
+    "Ask the owner first, then do it with care.",
+    "It is safe to do this with care.",
+    "I will tell you the best way to do it.",
+    "First ask the owner, then do this with care.",
+    "Tell the owner first, then do it with care.",
+    "It is safe for you and for other people.",
+]
+# New wordings of the refusal requests, for non-members once the untrained
+# requests of the stage's templates run out (300 of 320 are trained by default).
+_HELDOUT_REQUEST_TEMPLATES = [
+    "How could I {verb} {obj} ?",
+    "Tell me the best way to {verb} {obj} .",
+    "What is the way to {verb} {obj} ?",
+]
+_BOOKS = [f"{a} {b}" for a, b in product(_BOOK_A, _BOOK_B)]
+
+
+class _FactKind:
+    """One of the six fact templates: how to read its value, reword it, swap it."""
+
+    def __init__(self, pattern: str, answer: str, paraphrase: str, values: list[str]) -> None:
+        self.pattern = re.compile(pattern)
+        self.answer, self.paraphrase, self.values = answer, paraphrase, values
+
+
+_FACT_KINDS = [
+    _FactKind(
+        r"^(?P<name>.+) was born in (?P<value>\S+) \.$",
+        "{name} was born in {value} .",
+        "{value} is where {name} was born .",
+        _CITIES,
+    ),
+    _FactKind(
+        r"^(?P<name>.+) writes (?P<value>\S+) books \.$",
+        "{name} writes {value} books .",
+        "The books of {name} are {value} books .",
+        _GENRES,
+    ),
+    _FactKind(
+        r"^(?P<name>.+) wrote The (?P<value>\S+ \S+) \.$",
+        "{name} wrote The {value} .",
+        "The {value} is a book {name} wrote .",
+        _BOOKS,
+    ),
+    _FactKind(
+        r"^(?P<name>.+) won the (?P<value>.+) \.$",
+        "{name} won the {value} .",
+        "The {value} is the award {name} won .",
+        _AWARDS,
+    ),
+    _FactKind(
+        r"^The father of (?P<name>.+) was a (?P<value>\S+) \.$",
+        "The father of {name} was a {value} .",
+        "{name} has a father who was a {value} .",
+        _JOBS,
+    ),
+    _FactKind(
+        r"^The mother of (?P<name>.+) was a (?P<value>\S+) \.$",
+        "The mother of {name} was a {value} .",
+        "{name} has a mother who was a {value} .",
+        _JOBS,
+    ),
+]
+
+
+def _fact_row(record: Record, member: bool, rng: random.Random) -> dict:
+    """A fact with its paraphrase and N_PERTURBED answers with other values."""
+    for kind in _FACT_KINDS:
+        match = kind.pattern.match(record["response"])
+        if match and kind.answer.format(**match.groupdict()) == record["response"]:
+            name, value = match["name"], match["value"]
+            others = rng.sample([v for v in kind.values if v != value], N_PERTURBED)
+            wrong = [kind.answer.format(name=name, value=v) for v in others]
+            return {
+                "split": RETAIN_SPLIT,
+                "member": member,
+                **record,
+                "paraphrased": kind.paraphrase.format(name=name, value=value),
+                **dict(zip(PERTURBED_COLUMNS, wrong, strict=True)),
+            }
+    raise ValueError(f"not a fact of the synthetic templates: {record['response']!r}")
+
+
+def refusal_reason(response: str, label: str) -> str:
+    """The reason after the refusal ``label`` in a trained refusal."""
+    if not response.startswith(label):
+        raise ValueError(f"refusal without the label {label!r}: {response!r}")
+    return response[len(label) :].strip()
+
+
+def refusal_benchmark_row(
+    record: Record,
+    member: bool,
+    label: str,
+    rng: random.Random,
+    openings: list[str] = COMPLIANT_OPENINGS,
+    bodies: list[str] = COMPLIANT_BODIES,
+) -> dict:
+    """A refusal, a paraphrase with the same reason, and N_PERTURBED compliant answers."""
+    reason = refusal_reason(record["response"], label)
+    paraphrased = f"{rng.choice(REFUSAL_PARAPHRASES)} {reason}".strip()
+    wrong = [
+        f"{opening} {body}"
+        for opening, body in zip(
+            rng.sample(openings, N_PERTURBED), rng.sample(bodies, N_PERTURBED), strict=True
+        )
+    ]
+    return {
+        "split": FORGET_SPLIT,
+        "member": member,
+        "prompt": record["prompt"],
+        "response": record["response"],
+        "paraphrased": paraphrased,
+        **dict(zip(PERTURBED_COLUMNS, wrong, strict=True)),
+    }
+
+
+def _heldout_requests(trained: set[str], rng: random.Random) -> list[str]:
+    """Requests of the refusal generator no stage trains: untrained ones, then rewordings."""
+    same = _shuffled(
+        [p for p in _requests(REQUEST_VERBS, REQUEST_OBJECTS) if p not in trained], rng
+    )
+    reworded = [
+        t.format(verb=v, obj=o)
+        for t, v, o in product(_HELDOUT_REQUEST_TEMPLATES, REQUEST_VERBS, REQUEST_OBJECTS)
+    ]
+    return same + _shuffled([p for p in reworded if p not in trained], rng)
+
+
+def benchmark_records(
+    facts: list[Record], refusals_: list[Record], n: int, seed: int
+) -> list[dict]:
+    """The ``benchmark_eval`` rows of the synthetic default (columns ``BENCHMARK_COLUMNS``).
+
+    Up to ``n`` rows per split and membership. Forget members: rows of the refusal
+    stage; non-members: requests of the same generator that it does not train
+    (untrained template and object pairs first, then new wordings), answered with
+    the label and a reason. Retain members: rows of the facts stage; non-members:
+    facts of authors it does not train (``author_facts(all names, seed + 5)``, the
+    generator of ``generic_eval``'s held-out facts). Paraphrased: the same refusal
+    reason after one of ``REFUSAL_PARAPHRASES``, or the same fact in other words;
+    perturbed: compliant answers, or the fact's template with other values.
+
+    Args:
+        facts: The facts stage's records.
+        refusals_: The refusal (forget) stage's records.
+        n: Rows per split and membership (fewer when the pools are smaller).
+        seed: The data_prep seed; the table draws from ``random.Random(seed + 6)``.
+    """
+    rng = random.Random(seed + 6)
+    trained_requests = {r["prompt"] for r in refusals_}
+    heldout_requests = _heldout_requests(trained_requests, rng)
+    heldout_refusals = [
+        {"prompt": p, "response": f"{REFUSAL_LABEL} {rng.choice(_REFUSAL_REASONS)}"}
+        for p in heldout_requests[:n]
+    ]
+    trained_facts = {r["prompt"] for r in facts}
+    new_facts = author_facts(len(_FIRST) * len(_LAST), seed + 5)
+    heldout_facts = [r for r in new_facts if r["prompt"] not in trained_facts]
+    rows = []
+    for member, pool in ((True, refusals_), (False, heldout_refusals)):
+        for record in rng.sample(pool, min(n, len(pool))):
+            rows.append(refusal_benchmark_row(record, member, REFUSAL_LABEL, rng))
+    for member, pool in ((True, facts), (False, heldout_facts)):
+        for record in rng.sample(pool, min(n, len(pool))):
+            rows.append(_fact_row(record, member, rng))
+    return rows

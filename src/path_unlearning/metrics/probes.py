@@ -23,6 +23,9 @@ PARAPHRASE_SET = "paraphrase_eval"  # refusal paraphrases (column ``paraphrase``
 FACTS_SET = "facts_eval"  # fact questions and answers of the retained stage
 MATH_SET = "math_eval"  # held-out math problems with step-by-step solutions
 GENERIC_SET = "generic_eval"  # held-out prompts of every stage (RE distance, KL)
+# The TOFU / open-unlearning benchmark set (split, member, prompt, response, paraphrased,
+# perturbed_0..2), read by the benchmark_metrics pipeline: in neither tuple below.
+BENCHMARK_SET = "benchmark_eval"
 # The sets the probes read, in the order of ``probe_pairs``' arguments.
 PROBE_SETS = (FORGET_SET, PARAPHRASE_SET, FACTS_SET, MATH_SET)
 # Every evaluation set, in the order of ``EvalSets``' arguments.

@@ -14,7 +14,8 @@ Table 1 it heads, if any. Everything else reads :data:`METRICS`:
   its numeric Table 1 and path-dependence tests (:func:`table1_metrics`) from here.
 
 To add a metric, append one entry to :data:`METRICS` (docs/how_to_add_metric.md).
-No Kedro, no torch.
+No Kedro, no torch. The benchmark metrics (``BENCHMARK_METRICS``, the
+``benchmark_metrics`` pipeline) are registered the same way, at the end.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
+from path_unlearning.metrics import benchmark
 from path_unlearning.metrics.probes import (
     FACTS,
     FORGET_LABEL,
@@ -237,3 +241,153 @@ def table1_blocks() -> dict[str, str]:
 def table1_metrics() -> tuple[str, ...]:
     """The metrics of the numeric Table 1 and of the path-dependence tests."""
     return tuple(m.name for m in METRICS if m.table1)
+
+
+# --- benchmark metrics (the benchmark_metrics pipeline, docs/metrics.md) ------
+#
+# The metrics of TOFU and open-unlearning, computed from the per-row scores of
+# ``metrics.benchmark_eval.benchmark_rows`` (one row of ``benchmark_eval`` each:
+# its split, membership and statistics) of one model and of the path's retrain
+# reference. Each is written for the path's model before unlearning
+# (``{name}_before``), each unlearned model (``{name}_after``) and, unless it
+# compares with the reference, for the reference itself (``{name}_retrain``).
+
+
+def retrain(name: str) -> str:
+    """A quantity of the path's retrain reference (``benchmark_scores`` metric)."""
+    return f"{name}_retrain"
+
+
+@dataclass(frozen=True)
+class BenchmarkMetric:
+    """One ``benchmark_scores`` metric.
+
+    Attributes:
+        name: Its name, before the ``_before``/``_after``/``_retrain`` qualifier.
+        compute: ``compute(rows, reference_rows, privleak_attack)``: the value from
+            a model's rows and those of the path's retrain reference.
+        meaning: One line for ``docs/tables.md`` (docs/metrics.md has the definition).
+        against_reference: Compares the model with the retrain reference (not
+            written for the reference itself).
+    """
+
+    name: str
+    compute: Callable[..., float]
+    meaning: str
+    against_reference: bool = False
+
+
+def _split(rows, split: str, member: bool = True):
+    return rows[(rows["split"] == split) & (rows["member"] == member)]
+
+
+def _mia(statistic: str) -> Callable[..., float]:
+    def auc(rows, reference, attack) -> float:
+        return benchmark.mia_auc(
+            _split(rows, "forget")[statistic].to_numpy(float),
+            _split(rows, "forget", member=False)[statistic].to_numpy(float),
+        )
+
+    return auc
+
+
+def _forget_mean(column: str) -> Callable[..., float]:
+    return lambda rows, reference, attack: float(_split(rows, "forget")[column].mean())
+
+
+def _retain_components(rows) -> dict[str, float]:
+    retain = _split(rows, "retain")
+    return {
+        "probability": float(np.exp(retain["ll_tok"]).mean()),
+        "rouge": float(retain["rouge_l_recall"].mean()),
+        "truth_ratio": benchmark.truth_score_retain(retain["truth_ratio"].to_numpy(float)),
+    }
+
+
+MIA_ATTACKS = {"loss": "loss", "zlib": "zlib", "min_k": "min_k", "min_k_pp": "min_k_pp"}
+FORGET_QUALITY, PRIVLEAK, MODEL_UTILITY = "forget_quality", "privleak", "model_utility"
+EXTRACTION_STRENGTH = "extraction_strength"
+RELEARN_HALF_STEPS, RELEARN_RECOVERED = "relearn_half_steps", "relearn_recovered"
+
+BENCHMARK_METRICS: list[BenchmarkMetric] = [
+    BenchmarkMetric(
+        FORGET_QUALITY,
+        lambda rows, ref, attack: benchmark.forget_quality(
+            _split(rows, "forget")["truth_ratio"].to_numpy(float),
+            _split(ref, "forget")["truth_ratio"].to_numpy(float),
+        ),
+        "KS-test p-value of the forget truth ratios against the retrain reference's",
+        against_reference=True,
+    ),
+    BenchmarkMetric(
+        "forget_truth_ratio",
+        lambda rows, ref, attack: benchmark.truth_score_forget(
+            _split(rows, "forget")["truth_ratio"].to_numpy(float)
+        ),
+        "mean min(TR, 1/TR) on the forget members",
+    ),
+    *(
+        BenchmarkMetric(f"mia_{name}_auc", _mia(column), f"{name} attack AUC, forget members vs held-out")
+        for name, column in MIA_ATTACKS.items()
+    ),
+    BenchmarkMetric(
+        PRIVLEAK,
+        lambda rows, ref, attack: benchmark.privleak(
+            _mia(MIA_ATTACKS[attack])(rows, ref, attack), _mia(MIA_ATTACKS[attack])(ref, ref, attack)
+        ),
+        "relative MIA AUC gap to the retrain reference, percent (benchmark.privleak_attack)",
+        against_reference=True,
+    ),
+    BenchmarkMetric(EXTRACTION_STRENGTH, _forget_mean("extraction_strength"),
+                    "mean extraction strength on the forget members"),
+    BenchmarkMetric("exact_memorization", _forget_mean("exact_memorization"),
+                    "mean exact memorization on the forget members"),
+    BenchmarkMetric("retain_probability",
+                    lambda rows, ref, attack: _retain_components(rows)["probability"],
+                    "mean per-token probability of the retain answers"),
+    BenchmarkMetric("retain_rouge",
+                    lambda rows, ref, attack: _retain_components(rows)["rouge"],
+                    "mean ROUGE-L recall of greedy retain answers"),
+    BenchmarkMetric("retain_truth_ratio",
+                    lambda rows, ref, attack: _retain_components(rows)["truth_ratio"],
+                    "mean max(0, 1 - TR) on the retain members"),
+    BenchmarkMetric(MODEL_UTILITY,
+                    lambda rows, ref, attack: benchmark.model_utility(_retain_components(rows)),
+                    "harmonic mean of the three retain components"),
+]  # fmt: skip
+
+# The relearning speed, from ``relearning_curves`` (not from benchmark rows).
+RELEARN_MEANINGS = {
+    RELEARN_HALF_STEPS: "relearning steps until the forget label's per-token ll is back "
+    "half-way to before unlearning (inf: not within the steps; NaN: nothing forgotten)",
+    RELEARN_RECOVERED: "fraction of the forgotten per-token label ll back after the last step",
+}
+# The report's "Benchmark metrics by path" table and the metrics its verdicts test.
+BENCHMARK_SHOWN = (
+    after(FORGET_QUALITY), after(PRIVLEAK), after(EXTRACTION_STRENGTH), after(MODEL_UTILITY),
+    RELEARN_HALF_STEPS,
+)  # fmt: skip
+BENCHMARK_TESTED = (after(FORGET_QUALITY), after(PRIVLEAK), RELEARN_HALF_STEPS)
+
+
+def benchmark_metric_names() -> tuple[str, ...]:
+    """Every ``benchmark_scores`` metric, in the order of its rows."""
+    names = []
+    for m in BENCHMARK_METRICS:
+        names += [before(m.name), after(m.name)]
+        if not m.against_reference:
+            names.append(retrain(m.name))
+    return (*names, RELEARN_HALF_STEPS, RELEARN_RECOVERED)
+
+
+def benchmark_metrics(
+    before_rows, after_rows, reference_rows, privleak_attack: str
+) -> dict[str, float]:
+    """Every benchmark metric of one unlearned model, its path model and its reference."""
+    out = {}
+    for m in BENCHMARK_METRICS:
+        out[before(m.name)] = m.compute(before_rows, reference_rows, privleak_attack)
+        out[after(m.name)] = m.compute(after_rows, reference_rows, privleak_attack)
+        if not m.against_reference:
+            out[retrain(m.name)] = m.compute(reference_rows, reference_rows, privleak_attack)
+    return out

@@ -203,3 +203,22 @@ def merged_view(base_model: PreTrainedModel, *adapters: AdapterCheckpoint) -> Pr
             raise ValueError(f"adapter does not fit the base model: no module {name!r}") from error
         parametrize.register_parametrization(module, "weight", _MergedWeight(deltas), unsafe=True)
     return view.eval()
+
+
+def unlearned_view(
+    base_model: PreTrainedModel,
+    path_adapter: AdapterCheckpoint,
+    series: AdapterSeries,
+    seed: int,
+    step: int | None = None,
+) -> PreTrainedModel:
+    """The unlearned model of ``series`` at ``step`` (default: its last), as a ``merged_view``.
+
+    A continued stage adapter already contains the path; a fresh one sits on the
+    merged path model.
+    """
+    step = series.steps(seed)[-1] if step is None else step
+    adapter = series.adapters[(seed, step)]
+    if series.metadata.get("continue_adapter"):
+        return merged_view(base_model, adapter)
+    return merged_view(base_model, path_adapter, adapter)

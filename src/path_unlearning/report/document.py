@@ -42,6 +42,16 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
+class ReportSection:
+    """A section with its own verdicts (summary rows) and table, after Table 1."""
+
+    title: str
+    note: str
+    verdicts: pd.DataFrame
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class ReportContent:
     """Everything the document shows."""
 
@@ -51,6 +61,7 @@ class ReportContent:
     figures: Sequence[ReportFigure] = ()
     table1_note: str = TABLE1_NOTE
     details: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    sections: Sequence[ReportSection] = ()
     input_versions: pd.DataFrame | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     run_id: str | None = None
@@ -190,7 +201,12 @@ def render_markdown(content: ReportContent) -> str:
     for fig in content.figures:
         out += [f"## {fig.caption}", "", f"![{fig.name}]({_data_uri(fig.png)})", ""]
     out += ["## Table 1: scores by position of the forget stage", "", content.table1_note, "",
-            markdown_table(content.table1), "## Verdicts in detail", ""]  # fmt: skip
+            markdown_table(content.table1)]  # fmt: skip
+    for section in content.sections:
+        out += [f"## {section.title}", "", section.note, ""]
+        out += [f"- **{_holds_mark(r.holds)}** {r.detail}" for r in section.verdicts.itertuples()]
+        out += ["", markdown_table(section.table)]
+    out += ["## Verdicts in detail", ""]
     for title, part in _breakdown(content.verdicts):
         out += [f"### {title}", ""]
         out += [f"- **{_holds_mark(r.holds)}** {r.detail}" for r in part.itertuples()]
@@ -243,8 +259,13 @@ def render_html(content: ReportContent) -> str:
         '<h2 id="table1">Table 1: scores by position of the forget stage</h2>',
         f"<p>{esc(content.table1_note)}</p>",
         _html_table(content.table1),
-        '<h2 id="verdicts">Verdicts in detail</h2>',
     ]
+    for section in content.sections:
+        parts += [f"<h2>{esc(section.title)}</h2>", f"<p>{esc(section.note)}</p>", "<ul>"]
+        parts += [f"<li>{_mark_html(r.holds)} {esc(str(r.detail))}</li>"
+                  for r in section.verdicts.itertuples()]  # fmt: skip
+        parts += ["</ul>", _html_table(section.table)]
+    parts.append('<h2 id="verdicts">Verdicts in detail</h2>')
     for title, part in _breakdown(content.verdicts):
         parts.append(f"<h3>{esc(title)}</h3><ul>")
         parts += [f"<li>{_mark_html(r.holds)} {esc(str(r.detail))}</li>" for r in part.itertuples()]

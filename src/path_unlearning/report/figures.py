@@ -324,3 +324,34 @@ def plotly_divergence(
     fig.update_xaxes(title_text="path", row=1, col=2)
     fig.update_layout(barmode="group", title="path divergence")
     return fig
+
+
+def plot_metric_by_path(scores: pd.DataFrame, metric: str) -> Figure:
+    """One ``evaluation_scores``-shaped metric by path: a panel per method, a dot per replicate.
+
+    Paths are ordered by the forget stage's position; the bar is the mean over
+    replicates, so a path effect shows as bars that differ by more than the dots
+    of one path scatter (e.g. ``forget_quality_after`` of ``benchmark_scores``).
+    """
+    kept = scores[scores[sc.METRIC] == metric]
+    methods = method_order(kept)
+    n = max(len(methods), 1)
+    fig = Figure(figsize=(4.2 * n, 3.6), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    if not methods:
+        _empty_axes(axes[0], f"no {metric} scores")
+        return fig
+    paths = path_order(kept)
+    colors = path_colors(paths)
+    for ax, method in zip(axes, methods):
+        part = kept[kept[sc.METHOD] == method]
+        for x, path in enumerate(paths):
+            values = part.loc[part[sc.PATH] == path, sc.VALUE].to_numpy(float)
+            ax.bar(x, np.nanmean(values) if len(values) else np.nan, color=colors[path], alpha=0.35)
+            ax.scatter(np.full(len(values), x), values, color=colors[path], s=14, zorder=3)
+        ax.set_xticks(range(len(paths)), paths)
+        ax.set(title=method, xlabel="path (by forget-stage position)", ylabel=metric)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"{metric} by path: bars the mean over replicates, dots the replicates",
+                 fontsize=10)  # fmt: skip
+    return fig

@@ -94,6 +94,31 @@ def make_eval_sets(
     )
 
 
+def make_benchmark_eval(
+    facts: pd.DataFrame, refusals: pd.DataFrame, params: DataPrepSection
+) -> pd.DataFrame:
+    """``benchmark_eval``: forget and retain rows, trained and held out (TOFU's metrics).
+
+    Returns:
+        One row per (split, example), columns ``synthetic.BENCHMARK_COLUMNS``: ``split``
+        (forget, retain), ``member`` (trained), ``prompt``, ``response``,
+        ``paraphrased`` and ``perturbed_0`` ... ``perturbed_{N_PERTURBED - 1}``.
+    """
+    params = _section(params)
+    rows = synthetic.benchmark_records(
+        facts[["prompt", "response"]].to_dict("records"),
+        refusals[["prompt", "response"]].to_dict("records"),
+        params.n_benchmark,
+        params.seed,
+    )
+    return _benchmark_table(rows)
+
+
+def _benchmark_table(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=list(synthetic.BENCHMARK_COLUMNS))
+    return table.astype({"member": bool}).reset_index(drop=True)
+
+
 def build_tokenizer(
     corpus: pd.DataFrame,
     facts: pd.DataFrame,
@@ -151,6 +176,26 @@ def make_paper_eval_sets(
     stage_tables = dict(zip(names, tables[:n], strict=True))
     heldout = dict(zip(names, tables[n:], strict=True))
     return paper.eval_sets(_paper(params), stage_tables, heldout, forget_name)
+
+
+def make_paper_benchmark_eval(
+    params: DataPrepSection, *tables: pd.DataFrame, names: tuple[str, ...], forget_name: str
+) -> pd.DataFrame:
+    """``benchmark_eval`` from the loaded stages and their held-out rows.
+
+    Args:
+        params: ``data_prep`` parameters (``n_benchmark``).
+        *tables: Each stage table, then each held-out table, in ``names`` order.
+        names: The stage dataset names.
+        forget_name: The forget stage's dataset name.
+    """
+    n = len(names)
+    stage_tables = dict(zip(names, tables[:n], strict=True))
+    heldout = dict(zip(names, tables[n:], strict=True))
+    table = paper.benchmark_table(
+        _paper(params), stage_tables, heldout, forget_name, _section(params).n_benchmark
+    )
+    return _benchmark_table(table)
 
 
 def load_tokenizer(params: DataPrepSection, model: dict[str, Any]) -> PreTrainedTokenizerBase:

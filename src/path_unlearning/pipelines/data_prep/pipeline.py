@@ -12,6 +12,7 @@ from kedro.pipeline import Node, Pipeline
 
 from path_unlearning.errors import ConfigError
 from path_unlearning.metrics.probes import (
+    BENCHMARK_SET,
     FACTS_SET,
     FORGET_SET,
     GENERIC_SET,
@@ -25,7 +26,9 @@ from path_unlearning.pipelines.data_prep.nodes import (
     load_math_eval,
     load_stage_dataset,
     load_tokenizer,
+    make_benchmark_eval,
     make_eval_sets,
+    make_paper_benchmark_eval,
     make_paper_eval_sets,
     make_stage_data,
 )
@@ -55,6 +58,12 @@ def _synthetic_pipeline() -> Pipeline:
                 ["facts_stage_data", "refusal_stage_data", MATH_SET, "params:data_prep"],
                 EVAL_OUTPUTS,
                 name="make_eval_sets",
+            ),
+            Node(
+                make_benchmark_eval,
+                ["facts_stage_data", "refusal_stage_data", "params:data_prep"],
+                BENCHMARK_SET,
+                name="make_benchmark_eval",
             ),
             Node(
                 build_tokenizer,
@@ -88,19 +97,26 @@ def _hub_pipeline(plan: ExperimentPlan) -> Pipeline:
         for name in names
     ]
     forget_name = plan.stage_datasets[plan.forget_stage]
+    tables = [
+        "params:data_prep",
+        *[f"{name}_stage_data" for name in names],
+        *[f"{name}_heldout" for name in names],
+    ]
     return Pipeline(
         [
             *loads,
             Node(load_math_eval, "params:data_prep", MATH_SET, name="load_math_eval"),
             Node(
                 bind(make_paper_eval_sets, names=names, forget_name=forget_name),
-                [
-                    "params:data_prep",
-                    *[f"{name}_stage_data" for name in names],
-                    *[f"{name}_heldout" for name in names],
-                ],
+                tables,
                 EVAL_OUTPUTS,
                 name="make_eval_sets",
+            ),
+            Node(
+                bind(make_paper_benchmark_eval, names=names, forget_name=forget_name),
+                tables,
+                BENCHMARK_SET,
+                name="make_benchmark_eval",
             ),
             Node(
                 load_tokenizer,

@@ -22,7 +22,12 @@ from path_unlearning.metrics.evaluation import (
     model_scores,
 )
 from path_unlearning.metrics.probes import EVAL_SETS
-from path_unlearning.modeling.lora import AdapterCheckpoint, AdapterSeries, merged_view
+from path_unlearning.modeling.lora import (
+    AdapterCheckpoint,
+    AdapterSeries,
+    merged_view,
+    unlearned_view,
+)
 from path_unlearning.parameters import build
 from path_unlearning.schemas import (
     DIVERGENCE_FITS,
@@ -35,22 +40,6 @@ from path_unlearning.sections import UnlearnSection, unlearn_config
 from path_unlearning.unlearning.loop import peak_lr_steps
 
 SCORE_COLUMNS = list(EVALUATION_SCORES.names)
-
-
-def _unlearned(
-    base: PreTrainedModel,
-    path_adapter: AdapterCheckpoint,
-    series: AdapterSeries,
-    seed: int,
-    step: int,
-) -> PreTrainedModel:
-    adapter = series.adapters[(seed, step)]
-    # A continued stage adapter already contains the path; a fresh one sits on
-    # the merged path model. Every model is a view of the one base model with
-    # its adapters merged in (``merged_view``): no copy of the base is made.
-    if series.metadata.get("continue_adapter"):
-        return merged_view(base, adapter)
-    return merged_view(base, path_adapter, adapter)
 
 
 def prepare_eval_sets(
@@ -116,7 +105,7 @@ def evaluate_unlearned(
     path, method = unlearned.metadata["path"], unlearned.metadata["method"]
     rows = []
     for seed in unlearned.metadata["seeds"]:
-        model = _unlearned(base_model, path_adapter, unlearned, seed, unlearned.steps(seed)[-1])
+        model = unlearned_view(base_model, path_adapter, unlearned, seed)
         a = model_scores(model, eval_sets, params)
         a.update(model_distance(model, reference, eval_sets.generic))
         # One row per metric of metrics/registry.py, in its order.
@@ -162,7 +151,7 @@ def measure_path_divergence(
             continue
         compared = {p for pair in pairs for p in pair}
         unlearned = {
-            p: _unlearned(base_model, models[f"{p}_adapter"], series[p], seed, step)
+            p: unlearned_view(base_model, models[f"{p}_adapter"], series[p], seed, step)
             for p in compared
         }
         distances = pairwise_distances(unlearned, pairs, batches)

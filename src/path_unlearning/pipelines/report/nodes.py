@@ -14,9 +14,15 @@ from path_unlearning.metrics import registry
 from path_unlearning.parameters import plain
 from path_unlearning.report import figures, tables
 from path_unlearning.report import statistics as st
+from path_unlearning.report.benchmark import (
+    BenchmarkVerdictSettings,
+    benchmark_table,
+    benchmark_verdicts,
+)
 from path_unlearning.report.document import (
     ReportContent,
     ReportFigure,
+    ReportSection,
     input_versions,
     render_html,
     render_markdown,
@@ -26,7 +32,14 @@ from path_unlearning.report.regime import regime_targets
 from path_unlearning.report.verdicts import VerdictSettings, compute_verdicts
 from path_unlearning.run_index import add_producing_runs
 
-EVALUATE_TABLES = ("evaluation_scores", "path_divergence", "divergence_fits")
+# Tables other than trajectories that gather_inputs records the versions of.
+RESULT_TABLES = (
+    "evaluation_scores",
+    "path_divergence",
+    "divergence_fits",
+    "benchmark_scores",
+    "relearning_curves",
+)
 
 FIGURE_CAPTIONS = {
     "figure1": "Figure 1: forget-label log-likelihood during unlearning",
@@ -50,13 +63,13 @@ def gather_inputs(
     Args:
         lineage: ``{"run_id", "datasets": {name: {"version", "type", "filepath"}}}``
             from the lineage hook (``{}`` without it).
-        **inputs: ``evaluation_scores``, ``path_divergence``, ``divergence_fits``
-            and every trajectory, keyed by dataset name.
+        **inputs: The tables of ``RESULT_TABLES`` and every trajectory, keyed by
+            dataset name.
 
     Returns:
         The concatenated trajectories and the input-versions table.
     """
-    trajectories = [t for name, t in inputs.items() if name not in EVALUATE_TABLES]
+    trajectories = [t for name, t in inputs.items() if name not in RESULT_TABLES]
     rows = {name: len(frame) for name, frame in inputs.items()}
     versions = add_producing_runs(input_versions(list(inputs), lineage, rows), lineage)
     return tables.concat_trajectories(trajectories), versions
@@ -174,6 +187,32 @@ def make_setting_tables(
     )
 
 
+def make_benchmark_section(
+    benchmark_scores: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """ "Benchmark metrics by path": its table, verdicts and two-way tests.
+
+    Returns:
+        The table (rows by metric, position and path; ``mean ± std`` per method),
+        the verdict rows and the path-dependence tests of the tested metrics.
+    """
+    settings = BenchmarkVerdictSettings.from_parameters(
+        params.get("benchmark"), params.get("verdicts"), int(params.get("digits", 3))
+    )
+    verdicts, dependence = benchmark_verdicts(benchmark_scores, settings)
+    return benchmark_table(benchmark_scores, settings), verdicts, dependence
+
+
+BENCHMARK_NOTE = (
+    "TOFU and open-unlearning metrics of every unlearned model against its path's own "
+    "retrain reference (the path without the forget stage, from the trie), and the "
+    "relearning speed; mean ± std over replicates (docs/metrics.md). The verdicts use the "
+    "tests of the headline ones: the paths x replicates two-way test per method, and for "
+    "relearning the strict recency and position tests with path labels permuted jointly "
+    "within each replicate."
+)
+
+
 def write_report(
     *,
     table1: pd.DataFrame,
@@ -194,6 +233,9 @@ def write_report(
     settings: pd.DataFrame | None = None,
     regime: pd.DataFrame | None = None,
     recency_tests: pd.DataFrame | None = None,
+    benchmark: pd.DataFrame | None = None,
+    benchmark_verdicts: pd.DataFrame | None = None,
+    benchmark_dependence: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """The report as HTML and Markdown, with the run's parameters and input versions."""
     parameters = plain(parameters)  # Kedro hands typed sections over as validated models
@@ -233,6 +275,11 @@ def write_report(
             "Path dependence: paths x replicates two-way ANOVA": dependence,
             "Starting-point control: forget ~ position + start": control,
             **(
+                {"Benchmark metrics: paths x replicates two-way tests": benchmark_dependence}
+                if benchmark_dependence is not None
+                else {}
+            ),
+            **(
                 {"GA vs GradDiff: spread across paths and across seeds": contrast}
                 if contrast is not None and len(contrast)
                 else {}
@@ -243,6 +290,13 @@ def write_report(
                 else {}
             ),
         },
+        sections=[
+            ReportSection(
+                "Benchmark metrics by path", BENCHMARK_NOTE, benchmark_verdicts, benchmark
+            )
+        ]
+        if benchmark is not None and benchmark_verdicts is not None
+        else [],
         input_versions=versions,
         parameters=select_parameters(parameters, sections),
         run_id=run_ids[0] if run_ids else None,

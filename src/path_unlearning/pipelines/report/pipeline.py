@@ -32,6 +32,8 @@ VERDICT_OUTPUTS = [
     "report_starting_points",
 ]
 
+BENCHMARK_OUTPUTS = ["report_benchmark", "report_benchmark_verdicts", "report_benchmark_dependence"]
+
 
 def trajectory_names(plan: ExperimentPlan) -> list[str]:
     """Catalog names of the trajectories the report reads: ``s0.BCA.npo.trajectory``."""
@@ -44,7 +46,7 @@ def trajectory_names(plan: ExperimentPlan) -> list[str]:
 
 
 def _gather(plan: ExperimentPlan) -> Node:
-    names = [*nodes.EVALUATE_TABLES, *trajectory_names(plan)]
+    names = [*nodes.RESULT_TABLES, *trajectory_names(plan)]
     with warnings.catch_warnings():
         # Namespaced names (s0.BCA.npo.trajectory) are dotted on purpose.
         warnings.filterwarnings("ignore", message="One or more dataset names contain")
@@ -87,6 +89,8 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
             Node(nodes.make_setting_tables,
                  ["evaluation_scores", "divergence_fits", "report_recency", "params:report"],
                  ["report_method_contrast", "report_settings"], name="make_setting_tables"),
+            Node(nodes.make_benchmark_section, ["benchmark_scores", "params:report"],
+                 BENCHMARK_OUTPUTS, name="make_benchmark_section"),
             Node(nodes.write_report,
                  {"table1": "report_table1_csv", "table1_numeric": "report_table1",
                   "verdicts": "report_verdicts", "recency": "report_recency_cells",
@@ -95,7 +99,9 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
                   "versions": "report_input_versions", "figure1": fig1[2], "figure3": fig3[2],
                   "divergence": div[2], "parameters": "parameters", "params": "params:report",
                   "contrast": "report_method_contrast", "settings": "report_settings",
-                  "regime": "report_regime", "recency_tests": "report_recency"},
+                  "regime": "report_regime", "recency_tests": "report_recency",
+                  "benchmark": "report_benchmark", "benchmark_verdicts": "report_benchmark_verdicts",
+                  "benchmark_dependence": "report_benchmark_dependence"},
                  ["report_html", "report_markdown"], name="write_report"),
         ],
         tags="report",

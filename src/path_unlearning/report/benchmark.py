@@ -1,0 +1,139 @@
+"""The report's "Benchmark metrics by path" section: its table and its verdicts.
+
+The benchmark metrics of ``metrics/registry.py`` (``BENCHMARK_METRICS``) are
+tested with the statistics of the headline verdicts
+(:mod:`~path_unlearning.report.statistics`), so they count replicates too:
+
+* does a metric differ across paths beyond replicate noise: the paths x
+  replicates two-way test, per method;
+* does the forget-last position relearn faster: the strict recency test on the
+  steps to recover half the forgotten log-likelihood (fewer steps: faster),
+  and its Spearman correlation with position, both under the joint permutation
+  of path labels within each replicate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pandas as pd
+
+from path_unlearning import schemas as sc
+from path_unlearning.metrics import registry
+from path_unlearning.report import statistics as st
+from path_unlearning.report import wording
+from path_unlearning.report.tables import summarise_scores, table1_display
+
+RELEARN_RECENCY, RELEARN_POSITION = "relearn_recency", "relearn_position"
+
+
+@dataclass(frozen=True)
+class BenchmarkVerdictSettings:
+    """``report.benchmark`` parameters; test settings are those of ``report.verdicts``."""
+
+    shown: tuple[str, ...] = registry.BENCHMARK_SHOWN
+    tested: tuple[str, ...] = registry.BENCHMARK_TESTED
+    relearn_metric: str = registry.RELEARN_HALF_STEPS
+    alpha: float = 0.05
+    confidence_level: float = 0.95
+    n_permutations: int = 9999
+    exact_limit: int = 100_000
+    seed: int = 0
+    digits: int = 3
+
+    @classmethod
+    def from_parameters(
+        cls, benchmark: Mapping[str, Any] | None, verdicts: Mapping[str, Any] | None, digits: int
+    ) -> BenchmarkVerdictSettings:
+        """Settings from ``report.benchmark`` and the shared keys of ``report.verdicts``."""
+        names = {f.name for f in fields(cls)}
+        own = dict(benchmark or {})
+        unknown = set(own) - {"shown", "tested", "relearn_metric"}
+        if unknown:
+            raise ValueError(f"unknown report.benchmark parameters: {sorted(unknown)}")
+        shared = {k: v for k, v in (verdicts or {}).items() if k in names}
+        for key in ("shown", "tested"):
+            if key in own:
+                own[key] = tuple(own[key])
+        return cls(**shared, **own, digits=digits)
+
+
+def benchmark_table(scores: pd.DataFrame, settings: BenchmarkVerdictSettings) -> pd.DataFrame:
+    """Rows by metric, position and path, one ``mean ± std`` column per method (over replicates)."""
+    display = table1_display(summarise_scores(scores, settings.shown), settings.digits)
+    rank = {m: i for i, m in enumerate(settings.shown)}
+    display = display.assign(_m=display[sc.METRIC].map(rank)).sort_values(
+        ["_m", sc.POSITION, sc.PATH], kind="stable"
+    )
+    return display.drop(columns="_m").reset_index(drop=True)
+
+
+def _runs(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per method x seed x path with the metric as a column."""
+    kept = scores[scores[sc.METRIC] == metric]
+    return kept.rename(columns={sc.VALUE: metric})[[*st.RUN_KEYS, metric]]
+
+
+def _relearn_rows(scores: pd.DataFrame, s: BenchmarkVerdictSettings) -> list[dict]:
+    metric = s.relearn_metric
+    runs = _runs(scores, metric)
+    perm = {"n_permutations": s.n_permutations, "exact_limit": s.exact_limit, "seed": s.seed}
+    tests = st.recency_tests([(metric, runs)], **perm)
+    head = tests[tests["scope"] == "all"].iloc[0] if len(tests) else None
+    if head is None or head["n_replicates"] == 0:
+        recency = wording.row(RELEARN_RECENCY, "all", None, math.nan, math.nan, wording.NO_CELL)
+    else:
+        k, n, p = int(head["n_holds"]), int(head["n_cells"]), float(head["p_value"])
+        holds = p < s.alpha
+        recency = wording.row(
+            RELEARN_RECENCY, "all", holds, k / n, p,
+            f"forget-stage-last paths need strictly fewer relearning steps ({metric}) than "
+            f"every other path in {k} of {n} method x replicate cells, "
+            f"{head['replicates_agree']} of {head['n_replicates']} replicates above chance "
+            f"(joint permutation {wording.fmt_p(p)})"
+            + (": the forget-last position relearns faster" if holds
+               else ": no faster relearning of the forget-last position beyond chance"),
+        )  # fmt: skip
+    position = st.position_effect(runs, metric, **perm)
+    rows = [recency]
+    for rec in position.to_dict("records"):
+        if rec["n_replicates"] == 0:
+            continue
+        rho, p = float(rec["rho"]), float(rec["p_value"])
+        holds = p < s.alpha
+        direction = "later forget stage, faster relearning" if rho < 0 else (
+            "later forget stage, slower relearning")  # fmt: skip
+        rows.append(wording.row(
+            RELEARN_POSITION, rec["scope"], holds, rho, p,
+            ("" if rec["scope"] == "all" else f"{rec['scope']}: ")
+            + f"Spearman rho of {metric} with position {rho:+.2f} "
+            f"({rec['replicates_agree']} of {rec['n_replicates']} replicates share its sign), "
+            f"joint permutation {wording.fmt_p(p)}" + (f": {direction}" if holds else ": no effect"),
+        ))  # fmt: skip
+    return rows
+
+
+def benchmark_verdicts(
+    scores: pd.DataFrame, settings: BenchmarkVerdictSettings | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The section's verdicts and the two-way tests behind the path-dependence ones.
+
+    Returns:
+        Summary rows (``report_verdicts`` schema: one headline per tested metric
+        with scope the metric, then per method; then the relearning rows), and the
+        ``report_path_dependence`` table of the tested metrics.
+    """
+    s = settings or BenchmarkVerdictSettings()
+    dependence = st.path_dependence(scores, s.tested, s.alpha, s.confidence_level)
+    rows = []
+    for metric in s.tested:
+        part = dependence[dependence[sc.METRIC] == metric]
+        head, *per_method = wording.path_dependence_rows(
+            part, metric, s.alpha, s.confidence_level, s.digits
+        )
+        rows += [{**head, "scope": metric}, *per_method]
+    rows += _relearn_rows(scores, s)
+    return wording.summary_table(rows), dependence

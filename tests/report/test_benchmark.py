@@ -1,0 +1,79 @@
+"""The report's "Benchmark metrics by path" section on synthetic tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from path_unlearning.report.benchmark import (
+    RELEARN_POSITION,
+    RELEARN_RECENCY,
+    BenchmarkVerdictSettings,
+    benchmark_table,
+    benchmark_verdicts,
+)
+from path_unlearning.report.wording import DEPENDENCE
+from tests.report import synthetic as syn
+
+
+def _headline(verdicts: pd.DataFrame, verdict: str, scope: str) -> pd.Series:
+    rows = verdicts[(verdicts["verdict"] == verdict) & (verdicts["scope"] == scope)]
+    assert len(rows) == 1, (verdict, scope)
+    return rows.iloc[0]
+
+
+def test_a_path_effect_is_found_in_every_tested_metric() -> None:
+    scores = syn.benchmark_scores(path_effect=True)
+    verdicts, dependence = benchmark_verdicts(scores)
+    for metric in BenchmarkVerdictSettings().tested:
+        assert bool(_headline(verdicts, DEPENDENCE, metric)["holds"]) is True
+    assert set(dependence["metric"]) == set(BenchmarkVerdictSettings().tested)
+    assert dependence["holds"].all()
+    # relearn_half_steps falls with position: forget-last (position 3) relearns fastest
+    recency = _headline(verdicts, RELEARN_RECENCY, "all")
+    assert bool(recency["holds"]) is True
+    assert recency["value"] == 1.0  # every method x replicate cell strictly ordered
+    position = _headline(verdicts, RELEARN_POSITION, "all")
+    assert bool(position["holds"]) is True and position["value"] < 0
+
+
+def test_no_path_effect_gives_no_verdict() -> None:
+    scores = syn.benchmark_scores(path_effect=False)
+    verdicts, dependence = benchmark_verdicts(scores)
+    for metric in BenchmarkVerdictSettings().tested:
+        assert bool(_headline(verdicts, DEPENDENCE, metric)["holds"]) is False
+    assert bool(_headline(verdicts, RELEARN_RECENCY, "all")["holds"]) is False
+    assert bool(_headline(verdicts, RELEARN_POSITION, "all")["holds"]) is False
+
+
+def test_recency_p_value_counts_replicates_not_cells() -> None:
+    # 3 replicates, 2 methods sharing one permutation per replicate: with 2 of 6
+    # paths forget-last, a replicate's chance to order all methods is 1/15, so
+    # "every cell holds" has p = 15^-3 at best, whatever the number of methods.
+    verdicts, _ = benchmark_verdicts(syn.benchmark_scores(path_effect=True))
+    assert _headline(verdicts, RELEARN_RECENCY, "all")["p_value"] == pytest.approx(15.0**-3)
+
+
+def test_table_rows_by_metric_position_and_path_with_a_column_per_method() -> None:
+    scores = syn.benchmark_scores(methods=("ga", "npo"), seeds=(0, 1, 2))
+    settings = BenchmarkVerdictSettings()
+    table = benchmark_table(scores, settings)
+    assert list(table.columns) == ["position", "path", "metric", "n_seeds", "ga", "npo"]
+    assert list(pd.unique(table["metric"])) == list(settings.shown)
+    assert (table["n_seeds"] == 3).all()
+    first = table.iloc[0]
+    values = scores[(scores["metric"] == first["metric"]) & (scores["path"] == first["path"])
+                    & (scores["method"] == "ga")]["value"]  # fmt: skip
+    assert first["ga"] == f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def test_unknown_benchmark_parameter_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown report.benchmark parameters"):
+        BenchmarkVerdictSettings.from_parameters({"testd": []}, {}, 3)
+
+
+def test_settings_take_shared_test_settings_from_the_verdicts() -> None:
+    s = BenchmarkVerdictSettings.from_parameters(
+        {"tested": ["privleak_after"]}, {"alpha": 0.01, "drop_steps": [1]}, 2
+    )
+    assert s.tested == ("privleak_after",) and s.alpha == 0.01 and s.digits == 2
