@@ -46,7 +46,7 @@ from path_unlearning.kedro_adapter import project_root
 logger = logging.getLogger(__name__)
 
 PACKAGE = "path_unlearning"
-GPU_TAGS = frozenset({"pretraining", "stage_training", "unlearning"})
+GPU_TAGS = frozenset({"pretraining", "stage_training", "unlearning", "relearning"})
 CLUSTERS = ("local", "slurm")
 
 

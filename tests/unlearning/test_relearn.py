@@ -19,6 +19,9 @@ from path_unlearning.unlearning import relearn
 from path_unlearning.unlearning.loop import UnlearnConfig, unlearn
 from path_unlearning.unlearning.relearn import (
     RelearnSettings,
+    label_ll_tok,
+    label_probe,
+    recovered_fraction,
     relearn_curve,
     relearn_subset,
     steps_to_recover,
@@ -164,3 +167,19 @@ def test_steps_to_recover_on_hand_made_curves():
     assert steps_to_recover(_curve([-5.0, math.nan, -2.0]), -1.0) == 2.0
     with pytest.raises(ValueError, match="fraction"):
         steps_to_recover(_curve([-5.0, -4.0]), -1.0, fraction=0.0)
+
+
+def test_recovered_fraction_on_hand_made_curves():
+    # From -5 after unlearning toward -1 before it: -2 at the last step is 3/4 back.
+    assert recovered_fraction(_curve([-5.0, -4.0, -2.0]), -1.0) == 0.75
+    assert recovered_fraction(_curve([-5.0, -6.0]), -1.0) == -0.25  # relearning made it worse
+    assert math.isnan(recovered_fraction(_curve([-5.0, -4.0]), -5.0))  # nothing was forgotten
+
+
+def test_label_probe_scores_the_label_on_every_forget_prompt(unlearned):
+    tokenizer, view, _, records, probes, _ = unlearned
+    forget_eval = pd.DataFrame(
+        {"prompt": records["prompt"].head(8), "label": synthetic.REFUSAL_LABEL}
+    )
+    mine = label_probe(tokenizer, forget_eval, batch_size=8)
+    assert label_ll_tok(view, mine) == mean_loglik(view, probes["forget_label"])["per_token"]

@@ -9,6 +9,7 @@ have the columns of the synthetic default's (see ``pipelines/data_prep``).
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -92,6 +93,8 @@ _EXTRA_KEYS = (
     "split_test_size", "split_seed", "sorry_bench_release",
 )  # fmt: skip
 
+logger = logging.getLogger(__name__)
+
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 _FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
 
@@ -131,6 +134,12 @@ class PaperDataConfig(Section):
     )
     datasets: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Name -> a HubSource section plus loader keys."
+    )
+    benchmark_retain: dict[str, Any] | None = Field(
+        None,
+        description="benchmark_eval's retain rows: a dataset section like those of "
+        "datasets (loader default qa), e.g. TOFU's retain_perturbed; null: the facts "
+        "stage's own paraphrased/perturbed columns.",
     )
 
 
@@ -348,9 +357,22 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
     Returns:
         ``prompt``/``response`` table.
     """
-    section = f"data_prep.hub.datasets.{name}"
     params = _dataset_params(config, name)
-    loader = params.get("loader", name)
+    return _load_mapped(config, params, f"data_prep.hub.datasets.{name}", name)
+
+
+def _load_mapped(
+    config: PaperDataConfig, params: Mapping[str, Any], section: str, loader: str
+) -> pd.DataFrame:
+    """Load one dataset section (a HubSource plus loader keys) and map it with its loader.
+
+    Args:
+        config: The ``data_prep`` configuration.
+        params: The dataset's section.
+        section: Its parameter path, for messages.
+        loader: The loader used when the section names none.
+    """
+    loader = params.get("loader", loader)
     source = source_from_params(params, section, ignore=_EXTRA_KEYS)
     table = _load_pinned(config, source, section)
     if loader not in LOADERS:
@@ -362,6 +384,33 @@ def load_stage_table(config: PaperDataConfig, name: str) -> pd.DataFrame:
     if pairs.empty:
         raise DataSourceError(f"{section}: no rows left after filtering {source.path}")
     return _limit(pairs, source.limit, config.seed)
+
+
+def load_benchmark_retain(config: PaperDataConfig) -> pd.DataFrame | None:
+    """``data_prep.hub.benchmark_retain`` loaded and mapped; ``None`` when not configured.
+
+    In the paper environments it is TOFU's ``retain_perturbed`` subset (the set
+    open-unlearning's TOFU retain evaluation reads for model utility): ``qa_pairs``
+    maps ``question``/``answer``, ``paraphrased_answer`` and the first
+    ``N_PERTURBED`` of the 5 ``perturbed_answer`` items.
+
+    Returns:
+        ``prompt``, ``response``, ``paraphrased`` and ``perturbed_*`` columns.
+
+    Raises:
+        DataSourceError: One line when the loaded table lacks those columns.
+    """
+    if config.benchmark_retain is None:
+        return None
+    section = "data_prep.hub.benchmark_retain"
+    table = _load_mapped(config, config.benchmark_retain, section, "qa")
+    missing = [c for c in BENCHMARK_FACT_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataSourceError(
+            f"{section} gives no column {', '.join(missing)}: map its columns.paraphrased "
+            "and .perturbed (TOFU's paraphrased_answer and perturbed_answer)"
+        )
+    return table
 
 
 def split_heldout(
@@ -460,34 +509,46 @@ def benchmark_table(
     heldout: Mapping[str, pd.DataFrame],
     forget_name: str,
     n: int,
+    retain: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``benchmark_eval`` rows (``synthetic.BENCHMARK_COLUMNS``) from the loaded stages.
 
     Up to ``n`` rows per split and membership, sampled with the data_prep seed.
     Forget: the forget stage's rows (members) and its held-out rows (non-members);
     paraphrased is a refusal paraphrase followed by the same reason, perturbed are
-    compliant answers. Retain: the facts dataset's (TOFU's) rows and held-out rows,
-    whose ``paraphrased`` and ``perturbed_*`` columns must come with the data
-    (``qa_pairs``' ``columns.paraphrased`` and ``columns.perturbed``).
+    compliant answers.
+
+    Retain, with ``retain`` (``load_benchmark_retain``: TOFU's ``retain_perturbed``
+    in the paper environments): its rows whose question and answer are a trained
+    row of the facts dataset (members only; rows not in that stage's data, held-out
+    ones included, are dropped and counted in the log). The retain metrics read
+    members only, so this split has no non-members. Without ``retain``: the facts
+    dataset's rows and held-out rows, whose ``paraphrased`` and ``perturbed_*``
+    columns must come with the data (``qa_pairs``' ``columns.paraphrased`` and
+    ``columns.perturbed``).
 
     Raises:
-        DataSourceError: One line naming the columns the facts dataset lacks.
+        DataSourceError: One line naming the columns the facts dataset lacks, or
+            saying that no ``retain`` row is in the facts stage's data.
     """
     facts_name = config.facts_dataset
     for name in (forget_name, facts_name):
         if name not in stage_tables or name not in heldout:
             raise DataSourceError(f"benchmark_eval: stage dataset {quoted(name)} was not loaded")
-    missing = [
-        c
-        for c in BENCHMARK_FACT_COLUMNS
-        if c not in stage_tables[facts_name].columns or c not in heldout[facts_name].columns
-    ]
-    if missing:
-        raise DataSourceError(
-            f"benchmark_eval: the {facts_name} stage data has no column {', '.join(missing)}: "
-            f"map data_prep.hub.datasets.{facts_name}.columns.paraphrased and .perturbed "
-            "(TOFU's paraphrased_answer and perturbed_answer, in its *_perturbed subsets)"
-        )
+    if retain is None:
+        missing = [
+            c
+            for c in BENCHMARK_FACT_COLUMNS
+            if c not in stage_tables[facts_name].columns or c not in heldout[facts_name].columns
+        ]
+        if missing:
+            raise DataSourceError(
+                f"benchmark_eval: the {facts_name} stage data has no column "
+                f"{', '.join(missing)}: set data_prep.hub.benchmark_retain to TOFU's "
+                f"retain_perturbed subset, or map data_prep.hub.datasets.{facts_name}"
+                ".columns.paraphrased and .perturbed (TOFU's paraphrased_answer and "
+                "perturbed_answer, in its *_perturbed subsets)"
+            )
     opening = _dataset_params(config, forget_name).get("opening", REFUSAL_OPENING)
     rng = random.Random(config.seed)
     rows = []
@@ -502,8 +563,44 @@ def benchmark_table(
                 raise DataSourceError(f"benchmark_eval: {forget_name}: {error}") from error
             rows.append(row)
     columns = ["prompt", "response", *BENCHMARK_FACT_COLUMNS]
-    for member, table in ((True, stage_tables[facts_name]), (False, heldout[facts_name])):
+    if retain is None:
+        retain_tables = ((True, stage_tables[facts_name]), (False, heldout[facts_name]))
+    else:
+        retain_tables = ((True, trained_retain_rows(retain, stage_tables[facts_name], facts_name)),)
+    for member, table in retain_tables:
         sample = table.sample(n=min(n, len(table)), random_state=config.seed)
         for record in sample[columns].to_dict("records"):
             rows.append({"split": RETAIN_SPLIT, "member": member, **record})
     return pd.DataFrame(rows)
+
+
+def trained_retain_rows(retain: pd.DataFrame, stage: pd.DataFrame, facts_name: str) -> pd.DataFrame:
+    """The rows of ``retain`` whose (prompt, response) is a row of the facts stage's data.
+
+    TOFU's ``retain_perturbed`` questions are all in ``full``, but a stage may load a
+    sample (``limit``) and hold rows out for ``generic_eval``: the rest are dropped,
+    and the log says how many.
+
+    Raises:
+        DataSourceError: If no row is left.
+    """
+    trained = set(zip(stage["prompt"], stage["response"], strict=True))
+    keep = [pair in trained for pair in zip(retain["prompt"], retain["response"], strict=True)]
+    kept = retain[keep].reset_index(drop=True)
+    section = "data_prep.hub.benchmark_retain"
+    if kept.empty:
+        raise DataSourceError(
+            f"benchmark_eval: none of the {len(retain)} rows of {section} is in the "
+            f"{facts_name} stage data ({len(stage)} rows): the retain split needs questions "
+            "the stage trained on (TOFU's retain_perturbed with the full subset)"
+        )
+    if len(kept) < len(retain):
+        logger.warning(
+            "benchmark_eval: %d of %d rows of %s are not in the %s stage data "
+            "(limit, held-out rows or another subset) and are left out of the retain split",
+            len(retain) - len(kept),
+            len(retain),
+            section,
+            facts_name,
+        )
+    return kept

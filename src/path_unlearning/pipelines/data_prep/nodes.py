@@ -183,6 +183,10 @@ def make_paper_benchmark_eval(
 ) -> pd.DataFrame:
     """``benchmark_eval`` from the loaded stages and their held-out rows.
 
+    The retain split comes from ``data_prep.hub.benchmark_retain`` when it is set
+    (TOFU's ``retain_perturbed``, loaded here: its trained rows are the members),
+    else from the facts stage's own paraphrased and perturbed columns.
+
     Args:
         params: ``data_prep`` parameters (``n_benchmark``).
         *tables: Each stage table, then each held-out table, in ``names`` order.
@@ -192,8 +196,14 @@ def make_paper_benchmark_eval(
     n = len(names)
     stage_tables = dict(zip(names, tables[:n], strict=True))
     heldout = dict(zip(names, tables[n:], strict=True))
+    config = _paper(params)
     table = paper.benchmark_table(
-        _paper(params), stage_tables, heldout, forget_name, _section(params).n_benchmark
+        config,
+        stage_tables,
+        heldout,
+        forget_name,
+        _section(params).n_benchmark,
+        retain=paper.load_benchmark_retain(config),
     )
     return _benchmark_table(table)
 
