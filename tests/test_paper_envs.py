@@ -64,6 +64,19 @@ def test_paper_plan_is_the_papers_experiment() -> None:
     assert params["evaluate"]["math_samples"] == 5
 
 
+def test_benchmark_retain_is_tofus_retain_perturbed() -> None:
+    # open-unlearning's TOFU retain evaluation (model utility) reads retain_perturbed
+    hub = _parameters("paper")["data_prep"]["hub"]
+    retain, tofu = hub["benchmark_retain"], hub["datasets"]["tofu"]
+    assert (retain["path"], retain["name"], retain["split"]) == (
+        "locuslab/TOFU", "retain_perturbed", "train",
+    )  # fmt: skip
+    assert retain["revision"] == tofu["revision"]  # the same pin as the trained subset
+    assert retain["columns"]["perturbed"] == "perturbed_answer"
+    smoke = _parameters("paper_smoke")["data_prep"]["hub"]["benchmark_retain"]
+    assert smoke["path"] == "tests/fixtures/real/tofu" and smoke["name"] == "retain_perturbed"
+
+
 def test_paper_smoke_sets_the_same_keys_as_paper() -> None:
     for name in sorted((ROOT / "conf" / "paper").glob("parameters*.yml")):
         smoke = ROOT / "conf" / "paper_smoke" / name.name
@@ -123,6 +136,16 @@ def test_kedro_run_paper_smoke(tmp_path: Path) -> None:
         assert list(table.columns) == ["prompt", "response"] and len(table) > 0, name
     for name, columns in EVAL_COLUMNS.items():
         assert list(_latest(project, f"data/05_model_input/{name}.parquet").columns) == columns
+    benchmark = _latest(project, "data/05_model_input/benchmark_eval.parquet")
+    assert list(benchmark.columns) == [
+        "split", "member", "prompt", "response", "paraphrased",
+        "perturbed_0", "perturbed_1", "perturbed_2",
+    ]  # fmt: skip
+    counts = benchmark.groupby(["split", "member"]).size().to_dict()
+    assert set(counts) == {("forget", True), ("forget", False), ("retain", True)}
+    retain = benchmark[benchmark["split"] == "retain"]  # trained rows of retain_perturbed
+    tofu = _latest(project, "data/03_primary/tofu_stage_data.parquet")
+    assert set(retain["prompt"]) <= set(tofu["prompt"])
     scores = _latest(project, "data/07_model_output/evaluation_scores.parquet")
     assert sorted(scores["path"].unique()) == sorted(PAPER_PATHS)
     assert sorted(scores["position"].unique()) == [1, 2, 3, 4]

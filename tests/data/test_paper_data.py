@@ -38,6 +38,9 @@ def params(monkeypatch, tmp_path) -> dict:
     for name, folder in stand_ins.items():
         hub["datasets"][name].update(path=str(FIXTURE_DATASETS / folder), limit=None)
     hub["datasets"]["instruct"]["data_files"] = "data/*_4K.json"
+    # The real retain_perturbed slice asks about the real TOFU slice's authors, not the
+    # stand-in's: these tests set their own (the real one: test_real_fixtures.py).
+    assert hub.pop("benchmark_retain")["name"] == "retain_perturbed"
     return section
 
 
@@ -317,12 +320,14 @@ TOFU_PERTURBED_COLUMNS = {
 
 
 def test_benchmark_eval_needs_the_perturbed_columns_of_tofu(params) -> None:
-    names, tables = _loaded(params)  # TOFU `full`: question and answer only
+    # No data_prep.hub.benchmark_retain, and TOFU `full` has question and answer only.
+    names, tables = _loaded(params)
     with pytest.raises(DataSourceError) as info:
         nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
     message = str(info.value)
     assert "\n" not in message
     assert "no column paraphrased, perturbed_0, perturbed_1, perturbed_2" in message
+    assert "data_prep.hub.benchmark_retain" in message
     assert "data_prep.hub.datasets.tofu.columns.paraphrased" in message
 
 
@@ -373,3 +378,80 @@ def test_too_few_perturbed_answers_are_one_line(params, tmp_path) -> None:
     )
     with pytest.raises(DataSourceError, match="has 2 perturbed answers, benchmark_eval needs 3"):
         paper.load_stage_table(paper.paper_config(params), "tofu")
+
+
+def _perturbed_rows(pairs: pd.DataFrame) -> list[dict]:
+    """TOFU ``*_perturbed`` rows (made-up answers) for the given prompt/response pairs."""
+    return [
+        {
+            "question": prompt,
+            "answer": response,
+            "paraphrased_answer": f"In other words: {response}",
+            "perturbed_answer": [f"Wrong answer {k} to: {prompt}" for k in range(5)],
+        }
+        for prompt, response in zip(pairs["prompt"], pairs["response"], strict=True)
+    ]
+
+
+def test_benchmark_retain_gives_the_retain_split_of_trained_rows(params, tmp_path, caplog) -> None:
+    params["n_benchmark"] = 50
+    names, tables = _loaded(params)
+    stages = {name: tables[i] for i, name in enumerate(names)}
+    heldout = {name: tables[len(names) + i] for i, name in enumerate(names)}
+    rows = _perturbed_rows(stages["tofu"]) + _perturbed_rows(heldout["tofu"])
+    rows.append({**rows[0], "question": "Who is not in TOFU at all?"})
+    path = tmp_path / "retain_perturbed.json"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    params["hub"]["benchmark_retain"] = {"path": str(path), "columns": TOFU_PERTURBED_COLUMNS}
+    with caplog.at_level("WARNING", logger="path_unlearning.data.paper"):
+        table = nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
+    assert "3 of 17 rows of data_prep.hub.benchmark_retain are not in the tofu stage" in caplog.text
+    assert list(table.columns) == list(synthetic.BENCHMARK_COLUMNS)
+    retain = table[table["split"] == "retain"]
+    assert retain["member"].all()  # no non-members: the retain metrics read members only
+    assert sorted(retain["prompt"]) == sorted(stages["tofu"]["prompt"])  # held-out rows dropped
+    for _, row in retain.iterrows():
+        assert row["paraphrased"] == f"In other words: {row['response']}"
+        assert [row[c] for c in synthetic.PERTURBED_COLUMNS] == [
+            f"Wrong answer {k} to: {row['prompt']}" for k in range(3)
+        ]  # the first 3 of 5
+    # the forget split is the one without benchmark_retain (stand-in retain columns)
+    params["hub"].pop("benchmark_retain")
+    plain = [
+        t.assign(
+            paraphrased=t["response"], **{c: t["response"] for c in synthetic.PERTURBED_COLUMNS}
+        )
+        if name == "tofu"
+        else t
+        for name, t in zip(names * 2, tables, strict=True)
+    ]
+    before = nodes.make_paper_benchmark_eval(params, *plain, names=names, forget_name="refusal")
+    pd.testing.assert_frame_equal(
+        table[table["split"] == "forget"].reset_index(drop=True),
+        before[before["split"] == "forget"].reset_index(drop=True),
+    )
+
+
+def test_benchmark_retain_not_in_the_stage_data_is_one_line(params, tmp_path) -> None:
+    path = tmp_path / "retain_perturbed.json"
+    other = pd.DataFrame({"prompt": ["Who wrote Q?"], "response": ["Nobody."]})
+    path.write_text(json.dumps(_perturbed_rows(other)[0]))
+    params["hub"]["benchmark_retain"] = {"path": str(path), "columns": TOFU_PERTURBED_COLUMNS}
+    names, tables = _loaded(params)
+    with pytest.raises(DataSourceError) as info:
+        nodes.make_paper_benchmark_eval(params, *tables, names=names, forget_name="refusal")
+    message = str(info.value)
+    assert "\n" not in message
+    assert (
+        "none of the 1 rows of data_prep.hub.benchmark_retain is in the tofu stage data" in message
+    )
+
+
+def test_benchmark_retain_without_the_perturbed_columns_is_one_line(params) -> None:
+    tofu = params["hub"]["datasets"]["tofu"]
+    params["hub"]["benchmark_retain"] = {**tofu, "loader": "qa"}  # `full`: no perturbed answers
+    with pytest.raises(DataSourceError) as info:
+        paper.load_benchmark_retain(paper.paper_config(params))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("data_prep.hub.benchmark_retain gives no column paraphrased")

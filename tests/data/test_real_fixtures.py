@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from path_unlearning.data import paper, synthetic
 from path_unlearning.data.chat import IGNORE_INDEX, encode_records, prompt_text
@@ -14,7 +15,8 @@ from path_unlearning.data.refusals import REASONS, REFUSAL_OPENING
 from path_unlearning.data.tokenizer import load_chat_tokenizer
 from path_unlearning.metrics.scores import extract_answer, math_accuracy
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT / "tests" / "fixtures" / "real"
 GSM8K_ROWS = {"train": 64, "test": 44}
 
 
@@ -124,3 +126,54 @@ def test_benchmark_forget_rows_on_real_advbench_refusals() -> None:
         assert reason in REASONS["general"]
         assert row["paraphrased"].endswith(" " + reason)
         assert not any(row[c].startswith("Sorry") for c in synthetic.PERTURBED_COLUMNS)
+
+
+def _retain_perturbed_config() -> dict:
+    """conf/paper_smoke's ``data_prep.hub.benchmark_retain``, its path made absolute."""
+    smoke = yaml.safe_load((ROOT / "conf" / "paper_smoke" / "parameters_data_prep.yml").read_text())
+    section = smoke["data_prep"]["hub"]["benchmark_retain"]
+    assert Path(section["path"]) == Path("tests/fixtures/real/tofu")
+    return {**section, "path": str(ROOT / section["path"])}
+
+
+def test_real_retain_perturbed_slice_asks_the_full_slices_questions() -> None:
+    raw = [json.loads(line) for line in (REAL / "tofu" / "retain_perturbed.json").open()]
+    full = [json.loads(line) for line in (REAL / "tofu" / "full.json").open()]
+    assert len(raw) == 20 and all(len(r["perturbed_answer"]) == 5 for r in raw)
+    assert [(r["question"], r["answer"]) for r in raw] == [
+        (f["question"], f["answer"]) for f in full[:20]
+    ]
+
+
+def test_benchmark_eval_retain_split_from_real_retain_perturbed() -> None:
+    config, stages, heldout = _real_stages()
+    config = config.model_copy(update={"benchmark_retain": _retain_perturbed_config()})
+    retain = paper.load_benchmark_retain(config)
+    raw = {
+        r["question"]: r for r in map(json.loads, (REAL / "tofu" / "retain_perturbed.json").open())
+    }
+    assert len(retain) == 20
+    table = paper.benchmark_table(config, stages, heldout, "refusal", 50, retain=retain)
+    rows = table[table["split"] == "retain"]
+    assert rows["member"].all()  # members only: the retain metrics read no non-members
+    trained = set(stages["tofu"]["prompt"]) & set(raw)
+    assert set(rows["prompt"]) == trained and len(rows) == len(trained) > 0
+    assert not set(rows["prompt"]) & set(heldout["tofu"]["prompt"])
+    for _, row in rows.iterrows():
+        source = raw[row["prompt"]]
+        assert row["response"] == source["answer"]
+        assert row["paraphrased"] == source["paraphrased_answer"]
+        # TOFU gives 5 perturbed answers; benchmark_eval keeps the first 3, in order
+        assert [row[c] for c in synthetic.PERTURBED_COLUMNS] == source["perturbed_answer"][:3]
+    # the forget split is the one built without benchmark_retain
+    for tables in (stages, heldout):
+        facts = tables["tofu"]
+        tables["tofu"] = facts.assign(
+            paraphrased=facts["response"],
+            **{c: facts["response"] for c in synthetic.PERTURBED_COLUMNS},
+        )
+    before = paper.benchmark_table(config.model_copy(update={"benchmark_retain": None}),
+                                   stages, heldout, "refusal", 50)  # fmt: skip
+    forget = table[table["split"] == "forget"].reset_index(drop=True)
+    assert len(forget) > 0
+    assert forget.equals(before[before["split"] == "forget"].reset_index(drop=True))
