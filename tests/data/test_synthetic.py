@@ -169,7 +169,7 @@ def test_benchmark_refusal_paraphrase_keeps_the_reason_and_perturbed_answers_com
             assert "sorry" not in answer.lower() and " not " not in answer
 
 
-def test_benchmark_fact_perturbations_swap_the_value_in_the_same_template() -> None:
+def test_benchmark_fact_perturbations_swap_the_value_in_the_paraphrase() -> None:
     _, _, rows = _benchmark(n=32)
     facts = [r for r in rows if r["split"] == "retain"]
     assert {r["prompt"].split()[0] for r in facts} >= {"Where", "What", "Which"}
@@ -181,12 +181,14 @@ def test_benchmark_fact_perturbations_swap_the_value_in_the_same_template() -> N
         assert len(name) == 2 and name <= paraphrased  # the same author ...
         wrong = [row[c] for c in synthetic.PERTURBED_COLUMNS]
         assert len({*wrong, row["response"]}) == synthetic.N_PERTURBED + 1
+        # TOFU's perturbed answers keep the paraphrase's template with a wrong value.
+        para_words = row["paraphrased"].split()
         for answer in wrong:
             words = answer.split()
-            assert len(words) == len(true_words)
-            changed = [i for i, (a, b) in enumerate(zip(words, true_words, strict=True)) if a != b]
+            assert len(words) == len(para_words)
+            changed = [i for i, (a, b) in enumerate(zip(words, para_words, strict=True)) if a != b]
             assert 1 <= len(changed) <= 2  # a city, genre, award, job; a book's one or two words
-            assert {true_words[i] for i in changed} <= paraphrased  # ... and the same value
+            assert {para_words[i] for i in changed} <= set(true_words)  # ... the true value
 
 
 def test_benchmark_rejects_a_fact_of_no_known_template() -> None:

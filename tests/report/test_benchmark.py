@@ -77,3 +77,21 @@ def test_settings_take_shared_test_settings_from_the_verdicts() -> None:
         {"tested": ["privleak_after"]}, {"alpha": 0.01, "drop_steps": [1]}, 2
     )
     assert s.tested == ("privleak_after",) and s.alpha == 0.01 and s.digits == 2
+
+
+def test_censored_relearning_is_undetermined_not_no() -> None:
+    # No run back half-way within the steps: every relearn_half_steps is inf.
+    scores = syn.benchmark_scores(path_effect=True)
+    scores.loc[scores["metric"] == "relearn_half_steps", "value"] = float("inf")
+    verdicts, _ = benchmark_verdicts(scores)
+    for verdict, scope in (
+        (DEPENDENCE, "relearn_half_steps"), (RELEARN_RECENCY, "all"), (RELEARN_POSITION, "all"),
+    ):  # fmt: skip
+        row = _headline(verdicts, verdict, scope)
+        assert pd.isna(row["holds"]) and "no finite value" in row["detail"]
+    # A few censored runs: the rest is still tested, and the detail says how many.
+    scores = syn.benchmark_scores(path_effect=True)
+    first = scores.index[scores["metric"] == "relearn_half_steps"][0]
+    scores.loc[first, "value"] = float("inf")
+    head = _headline(benchmark_verdicts(scores)[0], DEPENDENCE, "relearn_half_steps")
+    assert "1 of 36 runs not finite" in head["detail"]

@@ -139,12 +139,12 @@ def test_bad_inputs(unlearned, tiny_base_model):
 
 def test_settings_defaults_and_training_config():
     settings = RelearnSettings()
-    assert (settings.steps, settings.lr, settings.n_examples) == (10, 3.0e-4, 16)
-    assert (settings.batch_size, settings.seed, settings.optimizer) == (8, 0, "adamw")
+    assert (settings.steps, settings.lr, settings.n_examples) == (18, 1.0e-3, 16)
+    assert (settings.batch_size, settings.seed, settings.optimizer) == (16, 0, "adamw")
     config = settings.train_config()
     assert config.max_grad_norm is None and config.weight_decay == 0.0
     assert (config.scheduler, config.warmup_frac) == ("constant", 0.0)
-    assert (config.lr, config.batch_size, config.max_steps) == (3.0e-4, 8, 10)
+    assert (config.lr, config.batch_size, config.max_steps) == (1.0e-3, 16, 18)
     assert RelearnSettings(optimizer="sgd").train_config().optimizer == "sgd"
     with pytest.raises(ValueError):
         RelearnSettings(optimizer="lion")

@@ -425,7 +425,8 @@ def _cover_vocabulary(records: list[Record], vocabulary: list[str]) -> list[Reco
 # One row per (split, example): the forget stage's refusals and the facts stage's
 # author facts, each as trained rows (members) and held-out rows of the same
 # generator (non-members), with a paraphrase of the true answer and N_PERTURBED
-# wrong answers in its format (TOFU's perturbed answers). Built with its own
+# wrong answers in its format (TOFU's perturbed answers: for a fact, the paraphrase
+# with another value). Built with its own
 # random.Random, after every other table, and written only with words of the
 # default tokenizer's vocabulary: no stage table, evaluation set, corpus word or
 # token changes.
@@ -511,13 +512,15 @@ _FACT_KINDS = [
 
 
 def _fact_row(record: Record, member: bool, rng: random.Random) -> dict:
-    """A fact with its paraphrase and N_PERTURBED answers with other values."""
+    """A fact with its paraphrase and N_PERTURBED paraphrases with other values."""
     for kind in _FACT_KINDS:
         match = kind.pattern.match(record["response"])
         if match and kind.answer.format(**match.groupdict()) == record["response"]:
             name, value = match["name"], match["value"]
             others = rng.sample([v for v in kind.values if v != value], N_PERTURBED)
-            wrong = [kind.answer.format(name=name, value=v) for v in others]
+            # TOFU perturbs the paraphrased answer, keeping its template: the truth
+            # ratio then compares values, not the trained wording with a new one.
+            wrong = [kind.paraphrase.format(name=name, value=v) for v in others]
             return {
                 "split": RETAIN_SPLIT,
                 "member": member,
@@ -586,7 +589,8 @@ def benchmark_records(
     facts of authors it does not train (``author_facts(all names, seed + 5)``, the
     generator of ``generic_eval``'s held-out facts). Paraphrased: the same refusal
     reason after one of ``REFUSAL_PARAPHRASES``, or the same fact in other words;
-    perturbed: compliant answers, or the fact's template with other values.
+    perturbed: compliant answers, or the fact's paraphrase with other values (TOFU
+    perturbs the paraphrased answer, keeping its template).
 
     Args:
         facts: The facts stage's records.

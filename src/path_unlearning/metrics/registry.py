@@ -365,9 +365,11 @@ RELEARN_MEANINGS = {
 # The report's "Benchmark metrics by path" table and the metrics its verdicts test.
 BENCHMARK_SHOWN = (
     after(FORGET_QUALITY), after(PRIVLEAK), after(EXTRACTION_STRENGTH), after(MODEL_UTILITY),
-    RELEARN_HALF_STEPS,
+    RELEARN_HALF_STEPS, RELEARN_RECOVERED,
 )  # fmt: skip
-BENCHMARK_TESTED = (after(FORGET_QUALITY), after(PRIVLEAK), RELEARN_HALF_STEPS)
+BENCHMARK_TESTED = (
+    after(FORGET_QUALITY), after(PRIVLEAK), RELEARN_HALF_STEPS, RELEARN_RECOVERED,
+)  # fmt: skip
 
 
 def benchmark_metric_names() -> tuple[str, ...]:

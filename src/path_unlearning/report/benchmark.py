@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from path_unlearning import schemas as sc
@@ -26,6 +27,7 @@ from path_unlearning.metrics import registry
 from path_unlearning.report import statistics as st
 from path_unlearning.report import wording
 from path_unlearning.report.tables import summarise_scores, table1_display
+from path_unlearning.report.wording import DEPENDENCE
 
 RELEARN_RECENCY, RELEARN_POSITION = "relearn_recency", "relearn_position"
 
@@ -77,9 +79,25 @@ def _runs(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
     return kept.rename(columns={sc.VALUE: metric})[[*st.RUN_KEYS, metric]]
 
 
+def _censored(values: pd.Series) -> tuple[int, int]:
+    """Runs without a finite value (``inf``: not back within the relearning steps), and all."""
+    return int((~np.isfinite(values.astype(float))).sum()), len(values)
+
+
+def _all_censored(verdict: str, metric: str, n: int) -> dict:
+    return wording.row(
+        verdict, "all" if verdict != DEPENDENCE else metric, None, math.nan, math.nan,
+        f"{metric}: no finite value in {n} runs (inf: not back within the relearning "
+        "steps): the data cannot tell",
+    )  # fmt: skip
+
+
 def _relearn_rows(scores: pd.DataFrame, s: BenchmarkVerdictSettings) -> list[dict]:
     metric = s.relearn_metric
     runs = _runs(scores, metric)
+    censored, n = _censored(runs[metric])
+    if n and censored == n:
+        return [_all_censored(v, metric, n) for v in (RELEARN_RECENCY, RELEARN_POSITION)]
     perm = {"n_permutations": s.n_permutations, "exact_limit": s.exact_limit, "seed": s.seed}
     tests = st.recency_tests([(metric, runs)], **perm)
     head = tests[tests["scope"] == "all"].iloc[0] if len(tests) else None
@@ -130,10 +148,17 @@ def benchmark_verdicts(
     dependence = st.path_dependence(scores, s.tested, s.alpha, s.confidence_level)
     rows = []
     for metric in s.tested:
+        censored, n = _censored(scores.loc[scores[sc.METRIC] == metric, sc.VALUE])
+        if n and censored == n:
+            rows.append(_all_censored(DEPENDENCE, metric, n))
+            continue
         part = dependence[dependence[sc.METRIC] == metric]
         head, *per_method = wording.path_dependence_rows(
             part, metric, s.alpha, s.confidence_level, s.digits
         )
+        if censored:
+            head = {**head, "detail": f"{head['detail']} ({censored} of {n} runs not finite: "
+                    "a path with one is left out of its method's F test)"}  # fmt: skip
         rows += [{**head, "scope": metric}, *per_method]
     rows += _relearn_rows(scores, s)
     return wording.summary_table(rows), dependence

@@ -45,16 +45,18 @@ Probes = dict[str, list[dict[str, torch.Tensor]]]
 
 
 class RelearnSettings(Section):
-    """Settings of one relearning run (the same for every path, so curves compare)."""
+    """Settings of one relearning run (the same for every path, so curves compare).
 
-    steps: Count = Field(10, ge=1, description="Relearning optimizer steps.")
-    lr: Real = Field(
-        3.0e-4, gt=0, description="Constant learning rate; default: the forget stage's (C)."
-    )
+    The defaults give relearning the optimizer budget of the default unlearning it
+    attacks (18 steps at 1e-3, batches of 16), on 16 forget examples.
+    """
+
+    steps: Count = Field(18, ge=1, description="Relearning optimizer steps.")
+    lr: Real = Field(1.0e-3, gt=0, description="Constant learning rate.")
     n_examples: Count = Field(
         16, ge=1, description="Forget examples relearned on: a seeded, fixed subset."
     )
-    batch_size: Count = Field(8, ge=1, description="Examples per optimizer step.")
+    batch_size: Count = Field(16, ge=1, description="Examples per optimizer step.")
     seed: Count = Field(0, ge=0, description="Seed of the subset, its order and the adapter init.")
     optimizer: Literal[OPTIMIZERS] = Field("adamw", description="adamw, or sgd (no momentum).")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="The relearning adapter.")
