@@ -30,7 +30,7 @@ from tests.test_runner import MICRO_UNLEARN
 distributed = pytest.importorskip("distributed")
 
 MICRO = MICRO_UNLEARN  # the runner tests' micro experiment: two methods, three steps
-PIPELINES = ["data_prep", "staged_finetune", "unlearn", "evaluate", "report"]
+PIPELINES = ["data_prep", "staged_finetune", "unlearn", "evaluate", "benchmark_metrics", "report"]
 TABLES = ("data/07_model_output/evaluation_scores.parquet",)
 
 

@@ -47,6 +47,9 @@ FILE_OUTPUTS = {
     "report_path_dependence": "path_dependence.csv",
     "report_starting_control": "starting_control.csv",
     "report_starting_points": "starting_points.csv",
+    "report_benchmark": "benchmark_by_path.csv",
+    "report_benchmark_verdicts": "benchmark_verdicts.csv",
+    "report_benchmark_dependence": "benchmark_path_dependence.csv",
     "report_html": "report.html",
     "report_markdown": "report.md",
 }
@@ -84,6 +87,8 @@ def _inputs(seeds=(0, 1)) -> dict[str, pd.DataFrame]:
         "evaluation_scores": syn.evaluation_scores(trajs),
         "path_divergence": syn.path_divergence(seeds=seeds),
         "divergence_fits": syn.divergence_fits(),
+        "benchmark_scores": syn.benchmark_scores(seeds=seeds),
+        "relearning_curves": syn.relearning_curves(seeds=seeds),
     }
 
 
@@ -99,12 +104,15 @@ def test_pipeline_shape_follows_the_plan() -> None:
     assert len(expected) == 24 and "s1.BCA.npo.trajectory" in expected
     assert set(expected) == set(syn.trajectories())  # the names unlearn writes
     assert gather.inputs == [LINEAGE_INPUT, "evaluation_scores", "path_divergence",
-                             "divergence_fits", *expected]  # fmt: skip
+                             "divergence_fits", "benchmark_scores", "relearning_curves",
+                             *expected]  # fmt: skip
     assert pipe.inputs() == {
         LINEAGE_INPUT,
         "evaluation_scores",
         "path_divergence",
         "divergence_fits",
+        "benchmark_scores",
+        "relearning_curves",
         "parameters",
         "params:report",
         "tokenizer",  # its vocabulary size sets the regime's uniform level
@@ -168,8 +176,17 @@ def test_report_pipeline_writes_files(tmp_path: Path) -> None:
     assert "Table 1" in page and "path_dependence_metric" in page and "not recorded" in page
     md = _latest(tmp_path, "report.md").read_text()
     assert md.count("](data:image/png;base64,") == 3 and "## Parameters" in md
-    # The summary comes first, then the figures, then Table 1.
+    # The summary comes first, then the figures, then Table 1, then the benchmark section.
     assert md.index("## Summary") < md.index("## Figure 1") < md.index("## Table 1")
+    assert md.index("## Table 1") < md.index("## Benchmark metrics by path")
+    assert md.index("## Benchmark metrics by path") < md.index("## Verdicts in detail")
+    assert "<h2>Benchmark metrics by path</h2>" in page
+    bench = pd.read_csv(_latest(tmp_path, "benchmark_by_path.csv"))
+    assert list(bench.columns) == ["position", "path", "metric", "n_seeds", "ga", "npo"]
+    bench_verdicts = pd.read_csv(_latest(tmp_path, "benchmark_verdicts.csv"))
+    assert {"path_dependence", "relearn_recency", "relearn_position"} == set(
+        bench_verdicts["verdict"]
+    )
     trajs = pd.read_parquet(_latest(tmp_path, "trajectories.parquet"))
     assert len(trajs) == 12 * 2 * 6  # path x method, seeds, steps
 

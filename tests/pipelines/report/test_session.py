@@ -30,7 +30,9 @@ def test_kedro_run_report(tmp_path: Path) -> None:
     table1 = pd.read_csv(latest(project, f"{reporting}/table1.csv"))
     assert list(table1.columns[3:]) == list(plan.methods)
     versions = pd.read_csv(latest(project, f"{reporting}/input_versions.csv"))
-    assert len(versions) == 3 + len(plan.seeds) * len(plan.paths) * len(plan.methods)
+    # evaluation_scores, path_divergence, divergence_fits, benchmark_scores,
+    # relearning_curves and every trajectory
+    assert len(versions) == 5 + len(plan.seeds) * len(plan.paths) * len(plan.methods)
     page = latest(project, f"{reporting}/report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
     assert "unlearn:" in page and "path_dependence_metric" in page  # parameters written in
@@ -67,7 +69,7 @@ def test_session_with_lineage_hook_records_versions(tmp_path: Path) -> None:
         session.run(pipeline_names=["report"])
         run_id = session.session_id
     versions = pd.read_csv(latest(project, "data/08_reporting/input_versions.csv"))
-    assert len(versions) == 3 + 6  # evaluate tables + 6 paths x ga
+    assert len(versions) == 5 + 6  # evaluate and benchmark tables + 6 paths x ga
     _check_recorded_versions(project, versions)
     assert set(versions["run_id"]) == {run_id}
     assert (versions["rows"] > 0).all()

@@ -132,13 +132,19 @@ def make_verdicts(
     trajectories: pd.DataFrame,
     evaluation_scores: pd.DataFrame,
     divergence_fits: pd.DataFrame,
+    benchmark_scores: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, ...]:
-    """Verdicts and their detail tables.
+    """Every verdict of the report and their detail tables.
+
+    The trajectories come from ``gather_report_inputs``, which reads every input
+    of the report first: a bad input fails the report before any file is saved.
 
     Returns:
         Summary, recency cells, recency tests, position effect, path dependence, starting-point
-        control, starting points.
+        control, starting points; then "Benchmark metrics by path": its table (rows by
+        metric, position and path, ``mean ± std`` per method), its verdict rows and the
+        path-dependence tests of its tested metrics.
     """
     settings = dict(params.get("verdicts") or {})
     settings.setdefault("metrics", registry.table1_metrics())
@@ -158,6 +164,7 @@ def make_verdicts(
         v.path_dependence,
         v.starting_control,
         starts,
+        *_benchmark_section(benchmark_scores, params),
     )
 
 
@@ -187,15 +194,9 @@ def make_setting_tables(
     )
 
 
-def make_benchmark_section(
+def _benchmark_section(
     benchmark_scores: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """ "Benchmark metrics by path": its table, verdicts and two-way tests.
-
-    Returns:
-        The table (rows by metric, position and path; ``mean ± std`` per method),
-        the verdict rows and the path-dependence tests of the tested metrics.
-    """
     settings = BenchmarkVerdictSettings.from_parameters(
         params.get("benchmark"), params.get("verdicts"), int(params.get("digits", 3))
     )

@@ -32,6 +32,7 @@ VERDICT_OUTPUTS = [
     "report_starting_points",
 ]
 
+# "Benchmark metrics by path": its table, verdicts and two-way tests (make_verdicts).
 BENCHMARK_OUTPUTS = ["report_benchmark", "report_benchmark_verdicts", "report_benchmark_dependence"]
 
 
@@ -82,15 +83,14 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
                  ["path_divergence", "divergence_fits", "evaluation_scores", "params:report"],
                  list(div), name="plot_divergence"),
             Node(nodes.make_verdicts,
-                 ["report_trajectories", "evaluation_scores", "divergence_fits", "params:report"],
-                 VERDICT_OUTPUTS, name="make_verdicts"),
+                 ["report_trajectories", "evaluation_scores", "divergence_fits",
+                  "benchmark_scores", "params:report"],
+                 [*VERDICT_OUTPUTS, *BENCHMARK_OUTPUTS], name="make_verdicts"),
             Node(nodes.check_regime, ["evaluation_scores", "tokenizer", "params:report"],
                  "report_regime", name="check_regime"),
             Node(nodes.make_setting_tables,
                  ["evaluation_scores", "divergence_fits", "report_recency", "params:report"],
                  ["report_method_contrast", "report_settings"], name="make_setting_tables"),
-            Node(nodes.make_benchmark_section, ["benchmark_scores", "params:report"],
-                 BENCHMARK_OUTPUTS, name="make_benchmark_section"),
             Node(nodes.write_report,
                  {"table1": "report_table1_csv", "table1_numeric": "report_table1",
                   "verdicts": "report_verdicts", "recency": "report_recency_cells",
