@@ -101,12 +101,7 @@ def relearn(
     return pd.concat(curves, ignore_index=True)[list(RELEARNING.names)]
 
 
-def combine_relearning(*curves: pd.DataFrame) -> pd.DataFrame:
-    """Every relearning curve in one table."""
-    return pd.concat(curves, ignore_index=True)
-
-
-def combine_benchmark_scores(
+def add_relearning_speed(
     relearning_curves: pd.DataFrame, params: BenchmarkSettings, *scores: pd.DataFrame
 ) -> pd.DataFrame:
     """Every path's benchmark scores, and the relearning speed of each unlearned model.

@@ -5,22 +5,21 @@ model before unlearning, its retrain reference (``BA``, from the trie) and each
 method's unlearned model on ``benchmark_eval`` and writes
 ``s0.BCA.benchmark_scores``. Per seed, path and method: ``relearn`` fine-tunes
 the unlearned model a few steps on a fixed part of the forget set
-(``s0.BCA.npo.relearning``). Finally ``relearning_curves`` and
-``benchmark_scores`` over every seed (docs/metrics.md).
+(``s0.BCA.npo.relearning``). Per seed, its tables combined
+(``relearning_s0``, ``benchmark_scores_s0``, in memory); finally
+``relearning_curves`` and ``benchmark_scores`` over every seed (docs/metrics.md).
 """
-
-import warnings
 
 from kedro.pipeline import Node, Pipeline
 
 from path_unlearning.metrics.probes import BENCHMARK_SET, FORGET_SET
 from path_unlearning.pipelines import bind
 from path_unlearning.pipelines.benchmark_metrics.nodes import (
-    combine_benchmark_scores,
-    combine_relearning,
+    add_relearning_speed,
     relearn,
     score_benchmark,
 )
+from path_unlearning.pipelines.evaluate.nodes import combine_tables
 from path_unlearning.plan import ExperimentPlan
 
 
@@ -70,27 +69,40 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
     per_path = [
         n for seed in plan.seeds for path in plan.paths for n in _path_nodes(plan, seed, path)
     ]
-    curves = [
-        f"{plan.namespace(seed, path)}.{m}.relearning"
-        for seed in plan.seeds
-        for path in plan.paths
-        for m in plan.methods
-    ]
-    scores = [
-        f"{plan.namespace(seed, path)}.benchmark_scores"
-        for seed in plan.seeds
-        for path in plan.paths
-    ]
-    with warnings.catch_warnings():
-        # Namespaced names (s0.BCA.npo.relearning) are dotted on purpose.
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
-        summary = [
-            Node(combine_relearning, curves, "relearning_curves", name="combine_relearning"),
+    # Each seed's tables first, inside its namespace (kedro-viz draws one box per seed),
+    # then one table over every seed, as evaluate does.
+    per_seed = []
+    for seed in plan.seeds:
+        ns = plan.namespace(seed)
+        per_seed += [
             Node(
-                combine_benchmark_scores,
-                ["relearning_curves", "params:benchmark", *scores],
-                "benchmark_scores",
+                combine_tables,
+                [f"{ns}.{p}.{m}.relearning" for p in plan.paths for m in plan.methods],
+                f"relearning_{ns}",
+                name="combine_relearning",
+                namespace=ns,
+            ),
+            Node(
+                combine_tables,
+                [f"{ns}.{p}.benchmark_scores" for p in plan.paths],
+                f"benchmark_scores_{ns}",
                 name="combine_benchmark_scores",
+                namespace=ns,
             ),
         ]
-    return Pipeline([*per_path, *summary])
+    summary = [
+        Node(
+            combine_tables,
+            [f"relearning_{plan.namespace(seed)}" for seed in plan.seeds],
+            "relearning_curves",
+            name="combine_relearning",
+        ),
+        Node(
+            add_relearning_speed,
+            ["relearning_curves", "params:benchmark",
+             *(f"benchmark_scores_{plan.namespace(seed)}" for seed in plan.seeds)],
+            "benchmark_scores",
+            name="combine_benchmark_scores",
+        ),
+    ]  # fmt: skip
+    return Pipeline([*per_path, *per_seed, *summary])
