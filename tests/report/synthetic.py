@@ -185,12 +185,19 @@ def benchmark_scores(
     return pd.DataFrame(rows)
 
 
-def relearning_curves(methods=("ga", "npo"), seeds=(0, 1), steps: int = 5) -> pd.DataFrame:
-    """``relearning_curves``: the label climbing back from -3 toward its start of -1."""
+def relearning_curves(
+    methods=("ga", "npo"), seeds=(0, 1, 2), steps: int = 5, path_effect: bool = True
+) -> pd.DataFrame:
+    """``relearning_curves``: the label climbing back from -3 toward its start of -1.
+
+    Every path starts at -3; with ``path_effect`` a later forget stage climbs
+    faster (so from any common level too), else every path climbs at one rate.
+    """
     rows = []
     for method, seed, path in itertools.product(methods, seeds, PATHS):
+        rate = 0.3 * position(path) if path_effect else 0.6
         for step in range(steps + 1):
-            tok = -3.0 + 2.0 * (1 - np.exp(-0.3 * position(path) * step))
+            tok = -3.0 + 2.0 * (1 - np.exp(-rate * step))
             rows.append({"path": path, "method": method, "seed": seed,
                          "position": position(path), "step": step, "forget_label_ll": 10 * tok,
                          "forget_label_ll_tok": tok, "before": -1.0})  # fmt: skip

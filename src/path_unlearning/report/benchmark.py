@@ -9,7 +9,11 @@ tested with the statistics of the headline verdicts
 * does the forget-last position relearn faster: the strict recency test on the
   steps to recover half the forgotten log-likelihood (fewer steps: faster),
   and its Spearman correlation with position, both under the joint permutation
-  of path labels within each replicate.
+  of path labels within each replicate;
+* the same from a matched level: a path unlearned less starts relearning higher
+  and gets half-way back sooner for that reason alone, so the steps are also
+  counted over one common stretch of every cell (as the headline's matched
+  start), which separates the position from where relearning starts.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ import pandas as pd
 
 from path_unlearning import schemas as sc
 from path_unlearning.metrics import registry
+from path_unlearning.report import replicates as rp
 from path_unlearning.report import statistics as st
 from path_unlearning.report import wording
 from path_unlearning.report.tables import summarise_scores, table1_display
 from path_unlearning.report.wording import DEPENDENCE
 
 RELEARN_RECENCY, RELEARN_POSITION = "relearn_recency", "relearn_position"
+MATCHED_RECENCY, MATCHED_POSITION = "relearn_matched_recency", "relearn_matched_position"
+RELEARN_MATCHED = "relearn_matched_steps"
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class BenchmarkVerdictSettings:
     relearn_metric: str = registry.RELEARN_HALF_STEPS
     alpha: float = 0.05
     confidence_level: float = 0.95
+    matched_drop: float = 0.5  # the matched start's stretch, here risen instead of fallen
     n_permutations: int = 9999
     exact_limit: int = 100_000
     seed: int = 0
@@ -92,24 +100,50 @@ def _all_censored(verdict: str, metric: str, n: int) -> dict:
     )  # fmt: skip
 
 
-def _relearn_rows(scores: pd.DataFrame, s: BenchmarkVerdictSettings) -> list[dict]:
-    metric = s.relearn_metric
-    runs = _runs(scores, metric)
+def relearn_matched(curves: pd.DataFrame, rise: float) -> pd.DataFrame:
+    """Relearning steps from a common level L0 to ``L0 + rise`` (per-token label ll).
+
+    Per method x seed cell, L0 is the highest level its paths start relearning from
+    (after unlearning), so every path is timed over the same stretch: a path that
+    was unlearned less starts higher and would otherwise need fewer steps to get
+    half-way back. ``inf``: not there within the steps (censored).
+
+    Returns:
+        Columns ``method, seed, path, position`` and ``relearn_matched_steps``.
+    """
+    rows = []
+    for (method, seed), cell in curves.groupby([sc.METHOD, sc.SEED], sort=False):
+        runs = list(cell.sort_values(sc.STEP).groupby([sc.PATH, sc.POSITION], sort=False))
+        # matched_start_steps times falling curves: relearning rises, so negate it.
+        falling = [(g[sc.STEP].to_numpy(float), -g[sc.FORGET_LABEL_TOK].to_numpy(float))
+                   for _, g in runs]  # fmt: skip
+        _, _, steps = rp.matched_start_steps(falling, rise)
+        rows += [{sc.METHOD: method, sc.SEED: seed, sc.PATH: path, sc.POSITION: position,
+                  RELEARN_MATCHED: t} for ((path, position), _), t in zip(runs, steps)]  # fmt: skip
+    return pd.DataFrame(rows, columns=[*st.RUN_KEYS, RELEARN_MATCHED])
+
+
+def _relearn_rows(
+    runs: pd.DataFrame, metric: str, names: tuple[str, str], what: str,
+    s: BenchmarkVerdictSettings,
+) -> list[dict]:  # fmt: skip
+    """Strict recency and position rows of one relearning-speed column (fewer: faster)."""
+    recency_name, position_name = names
     censored, n = _censored(runs[metric])
     if n and censored == n:
-        return [_all_censored(v, metric, n) for v in (RELEARN_RECENCY, RELEARN_POSITION)]
+        return [_all_censored(v, metric, n) for v in names]
     perm = {"n_permutations": s.n_permutations, "exact_limit": s.exact_limit, "seed": s.seed}
     tests = st.recency_tests([(metric, runs)], **perm)
     head = tests[tests["scope"] == "all"].iloc[0] if len(tests) else None
     if head is None or head["n_replicates"] == 0:
-        recency = wording.row(RELEARN_RECENCY, "all", None, math.nan, math.nan, wording.NO_CELL)
+        recency = wording.row(recency_name, "all", None, math.nan, math.nan, wording.NO_CELL)
     else:
         k, n, p = int(head["n_holds"]), int(head["n_cells"]), float(head["p_value"])
         holds = p < s.alpha
         recency = wording.row(
-            RELEARN_RECENCY, "all", holds, k / n, p,
-            f"forget-stage-last paths need strictly fewer relearning steps ({metric}) than "
-            f"every other path in {k} of {n} method x replicate cells, "
+            recency_name, "all", holds, k / n, p,
+            f"forget-stage-last paths need strictly fewer relearning steps {what} ({metric}) "
+            f"than every other path in {k} of {n} method x replicate cells, "
             f"{head['replicates_agree']} of {head['n_replicates']} replicates above chance "
             f"(joint permutation {wording.fmt_p(p)})"
             + (": the forget-last position relearns faster" if holds
@@ -125,7 +159,7 @@ def _relearn_rows(scores: pd.DataFrame, s: BenchmarkVerdictSettings) -> list[dic
         direction = "later forget stage, faster relearning" if rho < 0 else (
             "later forget stage, slower relearning")  # fmt: skip
         rows.append(wording.row(
-            RELEARN_POSITION, rec["scope"], holds, rho, p,
+            position_name, rec["scope"], holds, rho, p,
             ("" if rec["scope"] == "all" else f"{rec['scope']}: ")
             + f"Spearman rho of {metric} with position {rho:+.2f} "
             f"({rec['replicates_agree']} of {rec['n_replicates']} replicates share its sign), "
@@ -135,7 +169,9 @@ def _relearn_rows(scores: pd.DataFrame, s: BenchmarkVerdictSettings) -> list[dic
 
 
 def benchmark_verdicts(
-    scores: pd.DataFrame, settings: BenchmarkVerdictSettings | None = None
+    scores: pd.DataFrame,
+    curves: pd.DataFrame,
+    settings: BenchmarkVerdictSettings | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The section's verdicts and the two-way tests behind the path-dependence ones.
 
@@ -160,5 +196,13 @@ def benchmark_verdicts(
             head = {**head, "detail": f"{head['detail']} ({censored} of {n} runs not finite: "
                     "a path with one is left out of its method's F test)"}  # fmt: skip
         rows += [{**head, "scope": metric}, *per_method]
-    rows += _relearn_rows(scores, s)
+    relearn = s.relearn_metric
+    rows += _relearn_rows(_runs(scores, relearn), relearn, (RELEARN_RECENCY, RELEARN_POSITION),
+                          "to get half-way back", s)  # fmt: skip
+    rows += _relearn_rows(
+        relearn_matched(curves, s.matched_drop), RELEARN_MATCHED,
+        (MATCHED_RECENCY, MATCHED_POSITION),
+        f"from a common level (the cell's highest level after unlearning, up "
+        f"{s.matched_drop:g} nats per token)", s,
+    )  # fmt: skip
     return wording.summary_table(rows), dependence

@@ -184,9 +184,13 @@ def test_report_pipeline_writes_files(tmp_path: Path) -> None:
     bench = pd.read_csv(_latest(tmp_path, "benchmark_by_path.csv"))
     assert list(bench.columns) == ["position", "path", "metric", "n_seeds", "ga", "npo"]
     bench_verdicts = pd.read_csv(_latest(tmp_path, "benchmark_verdicts.csv"))
-    assert {"path_dependence", "relearn_recency", "relearn_position"} == set(
-        bench_verdicts["verdict"]
-    )
+    assert {
+        "path_dependence",
+        "relearn_recency",
+        "relearn_position",
+        "relearn_matched_recency",
+        "relearn_matched_position",
+    } == set(bench_verdicts["verdict"])
     trajs = pd.read_parquet(_latest(tmp_path, "trajectories.parquet"))
     assert len(trajs) == 12 * 2 * 6  # path x method, seeds, steps
 

@@ -133,6 +133,7 @@ def make_verdicts(
     evaluation_scores: pd.DataFrame,
     divergence_fits: pd.DataFrame,
     benchmark_scores: pd.DataFrame,
+    relearning_curves: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, ...]:
     """Every verdict of the report and their detail tables.
@@ -164,7 +165,7 @@ def make_verdicts(
         v.path_dependence,
         v.starting_control,
         starts,
-        *_benchmark_section(benchmark_scores, params),
+        *_benchmark_section(benchmark_scores, relearning_curves, params),
     )
 
 
@@ -195,12 +196,12 @@ def make_setting_tables(
 
 
 def _benchmark_section(
-    benchmark_scores: pd.DataFrame, params: dict[str, Any]
+    benchmark_scores: pd.DataFrame, relearning_curves: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     settings = BenchmarkVerdictSettings.from_parameters(
         params.get("benchmark"), params.get("verdicts"), int(params.get("digits", 3))
     )
-    verdicts, dependence = benchmark_verdicts(benchmark_scores, settings)
+    verdicts, dependence = benchmark_verdicts(benchmark_scores, relearning_curves, settings)
     return benchmark_table(benchmark_scores, settings), verdicts, dependence
 
 

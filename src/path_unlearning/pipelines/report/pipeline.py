@@ -84,7 +84,7 @@ def create_pipeline(plan: ExperimentPlan, **kwargs) -> Pipeline:
                  list(div), name="plot_divergence"),
             Node(nodes.make_verdicts,
                  ["report_trajectories", "evaluation_scores", "divergence_fits",
-                  "benchmark_scores", "params:report"],
+                  "benchmark_scores", "relearning_curves", "params:report"],
                  [*VERDICT_OUTPUTS, *BENCHMARK_OUTPUTS], name="make_verdicts"),
             Node(nodes.check_regime, ["evaluation_scores", "tokenizer", "params:report"],
                  "report_regime", name="check_regime"),
