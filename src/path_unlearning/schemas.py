@@ -353,11 +353,8 @@ RELEARNING = TableSchema(
     name="relearning_curves",
     producer="benchmark_metrics",
     grain="one row per path x method x seed x relearning step (step 0: the unlearned model)",
-    columns=_cols(
-        (PATH, "path string"),
-        (METHOD, "unlearning method"),
-        (SEED, "experiment seed"),
-        (POSITION, "1-based position of the forget stage"),
+    columns=EVALUATION_SCORES.columns[:4]  # path, method, seed, position
+    + _cols(
         (STEP, "relearning step (0 = before any relearning step)"),
         (FORGET_LABEL_LL, "refusal label on the forget prompts: summed log-lik (nats)"),
         (FORGET_LABEL_TOK, "refusal label on the forget prompts: per-token log-lik"),
