@@ -68,13 +68,18 @@ def main() -> None:
             if scope == "all":
                 print(f"- {verdict}: {rec['detail']}")
     bench = side_by_side(*benchmark.values())
-    bench_head = bench[[("/" not in scope) for _, scope in bench.index]]
+    # The section's headline rows: scope "all", and one path-dependence row per metric.
+    bench_head = bench[
+        [
+            scope == "all" or (v == "path_dependence" and "/" not in scope)
+            for v, scope in bench.index
+        ]
+    ]
     print("\nBenchmark metrics by path, headline verdicts:\n" + bench_head.to_string())
     for name, table in benchmark.items():
         print(f"\n{name}, benchmark details:")
-        for (verdict, scope), rec in table.iterrows():
-            if "/" not in scope:
-                print(f"- {verdict} ({scope}): {rec['detail']}")
+        for (verdict, scope), rec in table.loc[bench_head.index].iterrows():
+            print(f"- {verdict} ({scope}): {rec['detail']}")
     agree = int(head["agree"].sum())
     print(f"\n{agree} of {len(head)} headline verdicts agree; "
           f"{int(side['agree'].sum())} of {len(side)} rows; benchmark section: "
